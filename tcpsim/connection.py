@@ -1,0 +1,730 @@
+"""The sans-IO connection engine: RFC 9293 section 3.10, event by event.
+
+A ``Connection`` is one TCB plus the procedures that act on it.  It never reads
+a clock, sleeps or touches a network: every entry point takes ``now`` (integer
+ticks), and everything it wants done goes through its ``sink`` -- segments to
+emit, a timer to be called back at, a state change to record, blocked callers
+to wake.  The order of this file is the RFC's: user calls (3.10.1-3.10.6),
+SEGMENT ARRIVES (3.10.7) and timeouts (3.10.8).  Which state comes next is
+never decided here: it is looked up in ``fsm.TRANSITIONS``.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any, Callable, Protocol
+
+from .config import Config
+from .fsm import TRANSITIONS, Input
+from .segment import Segment, make_segment
+from .seqnum import MASK, seq_diff
+from .states import State
+from .tcb import TCB, Address, ConnectionInfo
+from .timers import TICKS_PER_SECOND, RtoEstimator, to_ticks
+
+FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
+MAX_WINDOW = 65535          # no window scaling: the 16-bit field is the limit
+
+S = State
+_CAN_SEND = frozenset({S.ESTABLISHED, S.CLOSE_WAIT})
+_GETS_TEXT = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+_OUTPUT_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+
+
+class Sink(Protocol):
+    """What a connection needs from the world around it."""
+
+    def emit(self, conn: "Connection", seg: Segment) -> None: ...
+    def schedule(self, conn: "Connection", deadline: int) -> None: ...
+    def state_changed(self, conn: "Connection", old: State, new: State, cause: Any) -> None: ...
+    def timer_fired(self, conn: "Connection", name: str) -> None: ...
+
+
+class _Ticks:
+    """A Config's durations, converted once to integer ticks."""
+
+    __slots__ = ("rto_initial", "rto_min", "rto_max", "two_msl", "ack_delay")
+
+    def __init__(self, config: Config) -> None:
+        self.rto_initial = to_ticks(config.rto_initial)
+        self.rto_min = to_ticks(config.rto_min)
+        self.rto_max = to_ticks(config.rto_max)
+        self.two_msl = to_ticks(2 * config.msl)
+        self.ack_delay = to_ticks(config.ack_delay)
+
+
+_TICKS_CACHE: dict[int, tuple[Config, _Ticks]] = {}
+
+
+def _ticks_for(config: Config) -> _Ticks:
+    hit = _TICKS_CACHE.get(id(config))
+    if hit is None or hit[0] is not config:
+        hit = (config, _Ticks(config))
+        _TICKS_CACHE[id(config)] = hit
+    return hit[1]
+
+
+# -- answers for segments that find no connection ------------------------------
+
+def closed_reply(seg: Segment) -> Segment | None:
+    """The RST for a segment that arrives for no TCB (RFC 9293 3.10.7.1)."""
+    if seg.flags & RST:
+        return None
+    if seg.flags & ACK:
+        return make_segment(seg.dst_port, seg.src_port, seg.ack, 0, RST, 0)
+    return make_segment(seg.dst_port, seg.src_port, 0, (seg.seq + seg.seg_len) & MASK, RST | ACK, 0)
+
+
+def listen_reply(seg: Segment) -> Segment | None:
+    """A listener's answer to anything but a SYN (RFC 9293 3.10.7.2, first and second)."""
+    if seg.flags & RST:
+        return None                                    # first: an incoming RST is ignored
+    if seg.flags & ACK:
+        return make_segment(seg.dst_port, seg.src_port, seg.ack, 0, RST, 0)   # second
+    return None                                        # fourth: other text or control: drop
+
+
+class Connection(TCB):
+    """One TCP connection: a TCB driven by user calls, segments and timeouts."""
+
+    __slots__ = (
+        "config", "sink", "ticks", "rto", "history", "id", "passive", "error",
+        "orphan", "rd_shutdown", "waiters", "owner",
+        "t_rtx", "t_persist", "t_delack", "t_timewait", "wake_at",
+        "rtx_count", "timed_end", "timed_at", "probing", "persist_interval",
+        "ack_pending", "delack_count", "rst_with_ack", "challenge_window", "challenge_count",
+        "stats",
+    )
+
+    def __init__(self, config: Config, sink: Sink, local: Address, remote: Address,
+                 conn_id: int = 0) -> None:
+        super().__init__(local, remote, config.send_buffer, config.recv_buffer)
+        self.config = config
+        self.sink = sink
+        ticks = self.ticks = _ticks_for(config)
+        self.rto = RtoEstimator(ticks.rto_initial, ticks.rto_min, ticks.rto_max)
+        self.history: list[State] = [S.CLOSED]
+        self.id = conn_id
+        self.passive = False           # made by a listener from a SYN
+        self.error: int | None = None  # errno to report to the user once
+        self.orphan = False            # the user closed the socket; nobody reads
+        self.rd_shutdown = False
+        self.waiters: list[Callable[[], None]] | None = None
+        self.owner: Any = None         # the host's bookkeeping (listener of a child, ...)
+        self.t_rtx: int | None = None
+        self.t_persist: int | None = None
+        self.t_delack: int | None = None
+        self.t_timewait: int | None = None
+        self.wake_at: int | None = None
+        self.rtx_count = 0
+        self.timed_end: int | None = None
+        self.timed_at = 0
+        self.probing = False
+        self.persist_interval = 0
+        self.ack_pending = False
+        self.delack_count = 0
+        self.rst_with_ack = False
+        self.challenge_window = -1
+        self.challenge_count = 0
+        self.stats = None
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.local} -> {self.remote} {self.state}>"
+
+    # -- the one chokepoint for state changes (STYLE 5) ----------------------
+
+    def _fire(self, event: Input, now: int, cause: Any) -> None:
+        """Take the table's transition for ``event`` in the current state."""
+        t = TRANSITIONS[self.state, event]
+        old = self.state
+        self.state = t.next
+        self.history.append(t.next)
+        self.sink.state_changed(self, old, t.next, cause)
+        send = t.send
+        if send:
+            if send & SYN:
+                self._send_syn(now)
+            elif send & FIN:
+                self.fin_queued = True
+                self._output(now)
+            elif send & RST:
+                self._send_rst(now)
+            else:
+                self._send_ack(now)
+        if t.action:
+            getattr(self, "_" + t.action)(now)
+        self._wake()
+
+    # -- actions named by the table ------------------------------------------
+
+    def _established(self, now: int) -> None:
+        self.rtx_count = 0
+
+    def _delete_tcb(self, now: int) -> None:
+        self.t_rtx = self.t_persist = self.t_delack = self.t_timewait = None
+        self.ooo.clear()
+
+    def _reset(self, now: int) -> None:
+        # 3.10.7.4 second: "any outstanding RECEIVEs and SEND should receive
+        # 'reset' responses"; Linux reports EPIPE when the peer had already closed.
+        self.error = errno.EPIPE if self.history[-2] is S.CLOSE_WAIT else errno.ECONNRESET
+        self.snd_buf.clear()
+        self._delete_tcb(now)
+
+    def _refused(self, now: int) -> None:
+        self.error = errno.ECONNREFUSED
+        self._delete_tcb(now)
+
+    def _timed_out(self, now: int) -> None:
+        self.error = errno.ETIMEDOUT
+        self.snd_buf.clear()
+        self._delete_tcb(now)
+
+    def _back_to_listen(self, now: int) -> None:
+        self._delete_tcb(now)
+
+    def _start_time_wait(self, now: int) -> None:
+        self.t_rtx = self.t_persist = None
+        self.t_timewait = now + self.ticks.two_msl
+        self._arm(self.t_timewait)
+
+    # -- 3.10.1 OPEN ---------------------------------------------------------
+
+    def open_active(self, iss: int, now: int) -> None:
+        """Active OPEN: choose ISS and send the SYN (CLOSED -> SYN-SENT)."""
+        self.set_iss(iss)
+        self._fire(Input.ACTIVE_OPEN, now, "connect()")
+
+    def open_passive(self, now: int) -> None:
+        """Passive OPEN (CLOSED -> LISTEN)."""
+        self._fire(Input.PASSIVE_OPEN, now, "listen()")
+
+    # -- 3.10.2 SEND -----------------------------------------------------------
+
+    def send(self, data: bytes | memoryview, now: int) -> int:
+        """Queue as much of ``data`` as the send buffer holds; return how much."""
+        n = self.send_cap - len(self.snd_buf)
+        if n <= 0:
+            return 0
+        if n > len(data):
+            n = len(data)
+        self.snd_buf += data[:n]
+        if self.state in _CAN_SEND:
+            self._output(now)
+        return n
+
+    # -- 3.10.3 RECEIVE --------------------------------------------------------
+
+    def receive(self, bufsize: int, now: int) -> bytes:
+        """Take up to ``bufsize`` received octets; open the window if that is worth telling."""
+        data = self.read(bufsize)
+        if data and self.state in _GETS_TEXT:
+            # RFC 1122 4.2.3.3: update the window once it grows by min(MSS, buffer/2).
+            wnd = self.recv_cap - len(self.rcv_buf)
+            edge = (self.rcv_nxt + (wnd if wnd < MAX_WINDOW else MAX_WINDOW)) & MASK
+            if seq_diff(edge, self.rcv_adv) >= min(self.config.mss, self.recv_cap // 2):
+                self._send_ack(now)
+        return data
+
+    # -- 3.10.4 CLOSE and 3.10.5 ABORT ----------------------------------------
+
+    def close(self, now: int) -> None:
+        """CLOSE: no more sending (a FIN follows the queued data); a no-op once closing."""
+        if (self.state, Input.CLOSE) in TRANSITIONS:
+            self._fire(Input.CLOSE, now, "close()")
+
+    def abort(self, now: int, with_ack: bool = False, cause: str = "abort()") -> None:
+        """ABORT: send RST where there is a peer to tell, flush everything, go CLOSED."""
+        if (self.state, Input.ABORT) not in TRANSITIONS:
+            return
+        self.rst_with_ack = with_ack
+        self.snd_buf.clear()
+        self.rcv_buf.clear()
+        self._fire(Input.ABORT, now, cause)
+
+    # -- 3.10.7 SEGMENT ARRIVES ------------------------------------------------
+
+    def segment_arrives(self, seg: Segment, now: int) -> None:
+        """Process one arriving segment, as RFC 9293 3.10.7 orders it."""
+        state = self.state
+        if state is S.SYN_SENT:
+            self._syn_sent_arrives(seg, now)
+        elif state is S.LISTEN:
+            self._listen_arrives(seg, now)
+        elif state is not S.CLOSED:
+            self._synchronized_arrives(seg, now)
+        if self.ack_pending:
+            self._ack_or_delay(now)
+
+    def _listen_arrives(self, seg: Segment, now: int) -> None:
+        """3.10.7.2, third: a SYN makes this (just created) TCB SYN-RECEIVED."""
+        flags = seg.flags
+        if flags & (RST | ACK) or not flags & SYN:
+            return
+        self.passive = True
+        self.irs = seg.seq
+        self.rcv_nxt = (seg.seq + 1) & MASK
+        self.rcv_adv = self.rcv_nxt
+        self._learn_mss(seg)
+        self.snd_wnd = self.max_snd_wnd = seg.window
+        self.snd_wl1 = seg.seq
+        self._fire(Input.RCV_SYN, now, seg)
+
+    def _syn_sent_arrives(self, seg: Segment, now: int) -> None:
+        """3.10.7.3: the SYN-SENT state."""
+        flags = seg.flags
+        ack_ok = False
+        if flags & ACK:                                            # first: check the ACK bit
+            ack = seg.ack
+            if seq_diff(ack, self.iss) <= 0 or seq_diff(ack, self.snd_max) > 0:
+                if not flags & RST:
+                    self._emit(RST, ack, 0, b"")
+                return
+            ack_ok = True
+        if flags & RST:                                            # second: check the RST bit
+            if ack_ok:
+                self._fire(Input.RCV_RST, now, seg)
+            return
+        if not flags & SYN:                                        # fifth: neither SYN nor RST
+            return
+        self.irs = seg.seq                                         # fourth: check the SYN bit
+        self.rcv_nxt = (seg.seq + 1) & MASK
+        self.rcv_adv = self.rcv_nxt
+        self._learn_mss(seg)
+        self.snd_wnd = self.max_snd_wnd = seg.window
+        self.snd_wl1 = seg.seq
+        self.snd_wl2 = seg.ack
+        if ack_ok:
+            self._ack_advance(seg.ack, now)
+            self._fire(Input.RCV_SYN_ACK, now, seg)
+            if seg.payload or flags & FIN:                         # continue at the sixth step
+                self._text_and_fin(seg, (seg.seq + 1) & MASK, seg.payload, flags & FIN, now)
+            self._output(now)
+        else:
+            self._fire(Input.RCV_SYN, now, seg)                    # simultaneous open
+
+    def _synchronized_arrives(self, seg: Segment, now: int) -> None:
+        """3.10.7.4: SYN-RECEIVED and every synchronized state."""
+        state = self.state
+        flags = seg.flags
+        seq = seg.seq
+        payload = seg.payload
+        rcv_nxt = self.rcv_nxt
+
+        if state is S.SYN_RECEIVED and flags & SYN and not flags & RST and seq == self.irs:
+            if not flags & ACK:
+                self._send_syn(now)          # a retransmitted SYN: the SYN,ACK again (SPEC)
+                return
+            # Simultaneous open: the peer's SYN,ACK acknowledges our SYN (RFC 9293
+            # Figure 8, line 6; Linux does the same).  Its SYN is old: strip it.
+            flags &= ~SYN
+            seq = rcv_nxt
+        if state is S.TIME_WAIT and flags & FIN and not flags & (RST | SYN) \
+                and ((seq + len(payload) + 1) & MASK) == rcv_nxt:
+            self._send_ack(now)              # the peer's FIN again: ACK it, restart 2MSL
+            self._start_time_wait(now)
+            return
+
+        # first: check the sequence number (the four cases of 3.10.7.4)
+        wnd = self.recv_cap - len(self.rcv_buf)
+        if wnd > MAX_WINDOW:
+            wnd = MAX_WINDOW
+        plen = len(payload)
+        seg_len = plen + (flags & FIN) + ((flags >> 1) & 1)
+        off = (seq - rcv_nxt) & MASK                   # where the segment starts in the window
+        if seg_len == 0:
+            ok = off == 0 if wnd == 0 else off < wnd
+        elif wnd == 0:
+            ok = False
+        else:
+            ok = off < wnd or ((seq + seg_len - 1 - rcv_nxt) & MASK) < wnd
+        if not ok:
+            if flags & RST:
+                return
+            if wnd == 0 and off == 0 and flags & ACK and not flags & SYN:
+                # "special allowance ... to accept valid ACKs": keep the ACK, drop the text
+                payload = b""
+                flags &= ~FIN
+                self.ack_pending = True
+            else:
+                self._send_ack(now)
+                return
+        elif off >= 1 << 31:                           # starts before RCV.NXT: trim the front
+            skip = (rcv_nxt - seq) & MASK
+            if flags & SYN:
+                skip -= 1
+                flags &= ~SYN
+            payload = payload[skip:]
+            seq = rcv_nxt
+        room = (rcv_nxt + wnd - seq) & MASK
+        if len(payload) > room:                        # beyond the window: trim the tail
+            payload = payload[:room]
+            flags &= ~FIN
+
+        # second: check the RST bit (RFC 5961 3.2: only an exact RCV.NXT resets)
+        if flags & RST:
+            if seg.seq != rcv_nxt:
+                self._challenge_ack(now)
+            elif state is S.TIME_WAIT:
+                pass                                   # RFC 1337: ignore RST in TIME-WAIT
+            elif state is S.SYN_RECEIVED and not self.passive:
+                self._fire(Input.RCV_RST_ACTIVE, now, seg)
+            else:
+                self._fire(Input.RCV_RST, now, seg)
+            return
+
+        # fourth: check the SYN bit (RFC 5961 4.2: a challenge ACK, no reset)
+        if flags & SYN:
+            self._challenge_ack(now)
+            return
+
+        # fifth: check the ACK field
+        if not flags & ACK:
+            return
+        ack = seg.ack
+        if state is S.SYN_RECEIVED:
+            if seq_diff(ack, self.snd_una) > 0 and seq_diff(ack, self.snd_max) <= 0:
+                self.snd_wnd = seg.window
+                self.snd_wl1 = seq
+                self.snd_wl2 = ack
+                self._ack_advance(ack, now)
+                self._fire(Input.RCV_ACK_OF_SYN, now, seg)
+                state = self.state
+            else:
+                self._emit(RST, ack, 0, b"")
+                return
+        else:
+            d = seq_diff(ack, self.snd_max)
+            if d > 0:
+                self._challenge_ack(now)               # acknowledges something never sent
+                return
+            d = seq_diff(ack, self.snd_una)
+            if d < -self.max_snd_wnd:                  # RFC 5961 5.2: too old to be real
+                self._challenge_ack(now)
+                return
+            if d > 0:
+                self._ack_advance(ack, now)
+            if d >= 0:
+                wl1 = seq_diff(seq, self.snd_wl1)
+                if wl1 > 0 or (wl1 == 0 and seq_diff(ack, self.snd_wl2) >= 0):
+                    self._window_update(seg.window, seq, ack)
+            if self.fin_seq is not None and seq_diff(ack, self.fin_seq) > 0:
+                if state is S.FIN_WAIT_1:
+                    self._fire(Input.RCV_ACK_OF_FIN, now, seg)
+                    state = self.state
+                elif state is S.CLOSING:
+                    self._fire(Input.RCV_ACK_OF_FIN, now, seg)
+                    return
+                elif state is S.LAST_ACK:
+                    self._fire(Input.RCV_ACK_OF_FIN, now, seg)
+                    return
+        if payload or flags & FIN:
+            self._text_and_fin(seg, seq, payload, flags & FIN, now)
+        if self.state in _OUTPUT_STATES:
+            self._output(now)
+
+    def _text_and_fin(self, seg: Segment, seq: int, payload: bytes, fin: int, now: int) -> None:
+        """3.10.7.4, seventh (segment text) and eighth (FIN) steps."""
+        state = self.state
+        if payload:
+            if state in _GETS_TEXT:
+                if self.orphan and self.config.rst_on_close_with_unread:
+                    # RFC 1122 4.2.2.13: data after CLOSE is lost, so say so with a RST.
+                    self.abort(now, with_ack=True, cause=seg)
+                    return
+                if seq != self.rcv_nxt:                # ahead of RCV.NXT: keep it for later
+                    self.store_out_of_order(seq, payload, bool(fin))
+                    self._send_ack(now)                # a duplicate ACK tells the sender
+                    return
+                self.rcv_buf += payload
+                self.rcv_nxt = (self.rcv_nxt + len(payload)) & MASK
+                if self.ooo:
+                    if self.reassemble():
+                        fin = FIN
+                    self.ack_pending = True
+                    self.delack_count = 2              # a filled gap is acknowledged at once
+                else:
+                    self.ack_pending = True
+                    self.delack_count += 1
+                self._wake()
+            seq = (seq + len(payload)) & MASK
+        if not fin:
+            return
+        if seq != self.rcv_nxt:                        # a FIN beyond a gap
+            if state in _GETS_TEXT:
+                self.store_out_of_order(seq, b"", True)
+                self._send_ack(now)
+            return
+        # eighth: check the FIN bit
+        self.rcv_nxt = (self.rcv_nxt + 1) & MASK
+        self.fin_received = True
+        if (state, Input.RCV_FIN) in TRANSITIONS:
+            self._fire(Input.RCV_FIN, now, seg)
+        else:                                          # CLOSE-WAIT, CLOSING, LAST-ACK: stay
+            self._send_ack(now)
+
+    # -- ACK bookkeeping -------------------------------------------------------
+
+    def _ack_advance(self, ack: int, now: int) -> None:
+        """SND.UNA moves to ``ack``: free the buffer, time the RTT, restart the timer."""
+        self.take_acked(ack)
+        self.snd_una = ack
+        if seq_diff(ack, self.snd_nxt) > 0:
+            self.snd_nxt = ack
+        if self.timed_end is not None and seq_diff(ack, self.timed_end) >= 0:
+            self.rto.sample(now - self.timed_at)                  # RFC 6298 2.2/2.3
+            self.timed_end = None
+        self.rtx_count = 0
+        if self.probing:
+            self.probing = False
+            self.t_persist = None
+        if ack == self.snd_max:
+            self.t_rtx = None                                      # RFC 6298 5.2
+        else:
+            self.t_rtx = now + self.rto.rto                        # RFC 6298 5.3
+            self._arm(self.t_rtx)
+        self._wake()
+
+    def _window_update(self, window: int, seq: int, ack: int) -> None:
+        self.snd_wnd = window
+        self.snd_wl1 = seq
+        self.snd_wl2 = ack
+        if window > self.max_snd_wnd:
+            self.max_snd_wnd = window
+        if window and self.probing:
+            # The window opened while a probe was out: send the probed octet as data.
+            self.probing = False
+            self.t_persist = None
+            self.snd_nxt = self.snd_una
+
+    def _learn_mss(self, seg: Segment) -> None:
+        self.peer_mss = seg.mss if seg.mss else 536               # RFC 9293 3.7.1
+        self.send_mss = min(self.config.mss, self.peer_mss)
+
+    # -- output ------------------------------------------------------------------
+
+    def _adv_window(self) -> int:
+        wnd = self.recv_cap - len(self.rcv_buf)
+        return wnd if wnd < MAX_WINDOW else MAX_WINDOW
+
+    def _emit(self, flags: int, seq: int, ack: int, payload: bytes, mss: int | None = None) -> None:
+        """Build one segment and hand it to the sink; any ACK we send clears a pending one."""
+        if flags & RST:
+            wnd = 0
+        else:
+            wnd = self.recv_cap - len(self.rcv_buf)
+            if wnd > MAX_WINDOW:
+                wnd = MAX_WINDOW
+            if flags & ACK:
+                self.rcv_adv = (self.rcv_nxt + wnd) & MASK
+                self.ack_pending = False
+                self.delack_count = 0
+                self.t_delack = None
+        self.sink.emit(self, make_segment(self.local[1], self.remote[1], seq, ack, flags, wnd,
+                                          payload, mss))
+
+    def _send_ack(self, now: int) -> None:
+        self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")
+
+    def _ack_or_delay(self, now: int) -> None:
+        if not self.config.delayed_ack or self.delack_count >= 2:
+            self._send_ack(now)
+        elif self.t_delack is None:
+            self.t_delack = now + self.ticks.ack_delay
+            self._arm(self.t_delack)
+
+    def _send_rst(self, now: int) -> None:
+        if self.rst_with_ack:
+            self._emit(RST | ACK, self.snd_nxt, self.rcv_nxt, b"")
+        else:
+            self._emit(RST, self.snd_nxt, 0, b"")
+
+    def _challenge_ack(self, now: int) -> None:
+        """RFC 5961 3.2/4.2/5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, optionally rate-limited."""
+        limit = self.config.challenge_ack_limit
+        if limit is not None:
+            second = now // TICKS_PER_SECOND
+            if second != self.challenge_window:
+                self.challenge_window = second
+                self.challenge_count = 0
+            if self.challenge_count >= limit:
+                return
+            self.challenge_count += 1
+        self._send_ack(now)
+
+    def _send_syn(self, now: int) -> None:
+        """SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), with our MSS, from ISS."""
+        first = self.snd_max == self.iss
+        if self.state is S.SYN_SENT:
+            self._emit(SYN, self.iss, 0, b"", self.config.mss)
+        else:
+            self._emit(SYN | ACK, self.iss, self.rcv_nxt, b"", self.config.mss)
+        if first:
+            self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
+            self.timed_end = self.snd_nxt
+            self.timed_at = now
+        if self.t_rtx is None:
+            self.t_rtx = now + self.rto.rto
+            self._arm(self.t_rtx)
+
+    def _output(self, now: int, limit: int = -1, rtx: bool = False) -> None:
+        """Send what the window and the buffer allow, then a FIN if one is queued."""
+        mss = self.send_mss
+        buf = self.snd_buf
+        while limit:
+            sent = (self.snd_nxt - self.buf_seq) & MASK
+            if sent > len(buf):
+                break                                   # FIN already sent
+            unsent = len(buf) - sent
+            if unsent == 0:
+                break
+            usable = self.snd_wnd - ((self.snd_nxt - self.snd_una) & MASK)
+            if rtx:                                     # what was sent once may go again
+                usable = max(usable, (self.snd_max - self.snd_nxt) & MASK)
+            if usable <= 0:
+                break
+            n = unsent
+            if n > usable:
+                n = usable
+            if n > mss:
+                n = mss
+            if self.config.nagle and n < mss and self.snd_nxt != self.snd_una:
+                break                                   # RFC 896: wait for the ACK
+            seq = self.snd_nxt
+            last = n == unsent
+            flags = ACK
+            if last:
+                flags = PSH | ACK
+                if self.fin_queued:
+                    flags = FIN | PSH | ACK
+                    self.fin_seq = (seq + n) & MASK
+            self._emit(flags, seq, self.rcv_nxt, bytes(buf[sent:sent + n]))
+            self._sent(seq, n + (flags & FIN), now)
+            limit -= 1
+        if limit and self.fin_queued and self.snd_nxt == ((self.buf_seq + len(buf)) & MASK):
+            seq = self.snd_nxt
+            self.fin_seq = seq
+            self._emit(FIN | ACK, seq, self.rcv_nxt, b"")
+            self._sent(seq, 1, now)
+        if (self.snd_wnd == 0 and self.snd_nxt == self.snd_una and self.t_persist is None
+                and self.unsent() > 0):
+            self.persist_interval = self.rto.rto                   # RFC 9293 3.8.6.1
+            self.t_persist = now + self.persist_interval
+            self._arm(self.t_persist)
+
+    def _sent(self, seq: int, n: int, now: int) -> None:
+        end = (seq + n) & MASK
+        self.snd_nxt = end
+        if seq_diff(end, self.snd_max) > 0:
+            if self.timed_end is None and seq == self.snd_max:
+                self.timed_end = end                    # Karn: time only new data
+                self.timed_at = now
+            self.snd_max = end
+        if self.t_rtx is None:
+            self.t_rtx = now + self.rto.rto
+            self._arm(self.t_rtx)
+
+    # -- 3.10.8 timeouts ---------------------------------------------------------
+
+    def _arm(self, deadline: int) -> None:
+        if self.wake_at is None or deadline < self.wake_at:
+            self.wake_at = deadline
+            self.sink.schedule(self, deadline)
+
+    def next_deadline(self) -> int | None:
+        """The earliest armed timer, or None."""
+        best = None
+        for t in (self.t_rtx, self.t_persist, self.t_delack, self.t_timewait):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
+
+    def on_timer(self, now: int) -> bool:
+        """Run every timer due at ``now``; return whether any was."""
+        self.wake_at = None
+        fired = False
+        if self.t_timewait is not None and self.t_timewait <= now:
+            self.t_timewait = None
+            self.sink.timer_fired(self, "TIME-WAIT")
+            self._fire(Input.TIMEOUT_2MSL, now, "2MSL timeout")
+            return True
+        if self.t_delack is not None and self.t_delack <= now:
+            self.t_delack = None
+            fired = True
+            self.sink.timer_fired(self, "delayed ACK")
+            self._send_ack(now)
+        if self.t_rtx is not None and self.t_rtx <= now:
+            self.t_rtx = None
+            fired = True
+            self.sink.timer_fired(self, "retransmission")
+            self._retransmission_timeout(now)
+        if self.t_persist is not None and self.t_persist <= now:
+            self.t_persist = None
+            fired = True
+            self.sink.timer_fired(self, "persist")
+            self._probe(now)
+        nxt = self.next_deadline()
+        if nxt is not None:
+            self._arm(nxt)
+        return fired
+
+    def _retransmission_timeout(self, now: int) -> None:
+        """RFC 6298 5.4-5.6: retransmit the earliest unacknowledged segment, back off."""
+        state = self.state
+        limit = self.config.syn_retries if state in (S.SYN_SENT, S.SYN_RECEIVED) else self.config.retries
+        if self.rtx_count >= limit:
+            self._fire(Input.GIVE_UP, now, "retransmissions exhausted")
+            return
+        self.rtx_count += 1
+        self.rto.backoff()
+        self.timed_end = None                                      # Karn's rule
+        if state is S.SYN_SENT or state is S.SYN_RECEIVED:
+            self._send_syn(now)
+        else:
+            self.snd_nxt = self.snd_una                            # go back to SND.UNA
+            if self.t_rtx is None:
+                self.t_rtx = now + self.rto.rto
+                self._arm(self.t_rtx)
+            self._output(now, limit=1, rtx=True)
+
+    def _probe(self, now: int) -> None:
+        """The persist timer: a zero-window probe carrying one octet of new data (SPEC)."""
+        if self.snd_wnd or self.unsent() == 0 and not self.probing:
+            return
+        self.probing = True
+        self.snd_nxt = self.snd_una
+        seq = self.snd_nxt
+        sent = (seq - self.buf_seq) & MASK
+        self._emit(ACK, seq, self.rcv_nxt, bytes(self.snd_buf[sent:sent + 1]))
+        end = (seq + 1) & MASK
+        self.snd_nxt = end
+        if seq_diff(end, self.snd_max) > 0:
+            self.snd_max = end
+        self.persist_interval = min(self.persist_interval * 2, self.ticks.rto_max)
+        self.t_persist = now + self.persist_interval
+        self._arm(self.t_persist)
+
+    # -- for the layers above ------------------------------------------------------
+
+    def _wake(self) -> None:
+        waiters = self.waiters
+        if waiters:
+            self.waiters = None
+            for wake in waiters:
+                wake()
+
+    def add_waiter(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` once, the next time anything a blocked caller waits on changes."""
+        if self.waiters is None:
+            self.waiters = [wake]
+        else:
+            self.waiters.append(wake)
+
+    def info(self) -> ConnectionInfo:
+        """A snapshot of the TCB (``ss -tan`` with the RFC's variables)."""
+        timers = tuple((name, t / TICKS_PER_SECOND) for name, t in (
+            ("retransmission", self.t_rtx), ("persist", self.t_persist),
+            ("delayed ACK", self.t_delack), ("TIME-WAIT", self.t_timewait)) if t is not None)
+        return ConnectionInfo(self.local, self.remote, self.state, self.iss, self.irs,
+                              self.snd_una, self.snd_nxt, self.snd_wnd, self.rcv_nxt,
+                              self.rcv_wnd, len(self.snd_buf), len(self.rcv_buf), timers)

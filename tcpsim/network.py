@@ -1,0 +1,457 @@
+"""The world: a virtual clock, one event queue, hosts and the links between them.
+
+Everything that happens is an event in one heap ordered by (time, insertion):
+a segment arriving, a connection's timer, a simulated process waking up.
+Faults (loss, duplication, reordering, corruption) are drawn from the
+network's one seeded ``random.Random``, and only for links that ask for them.
+"""
+
+from __future__ import annotations
+
+import random
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING, Any, Callable
+
+from .config import Config
+from .segment import Segment
+from .seqnum import MASK
+from .timers import TICKS_PER_SECOND, to_ticks
+from .trace import Packet, Trace, fmt_time
+
+if TYPE_CHECKING:
+    from .host import Host
+    from .process import Process
+
+ARRIVAL, TIMER, WAKE, CALLBACK = 0, 1, 2, 3
+
+
+class Link:
+    """Fault settings for the two directions between two hosts."""
+
+    __slots__ = ("delay", "loss", "duplicate", "reorder", "corrupt")
+
+    def __init__(self, delay: int, loss: float = 0.0, duplicate: float = 0.0,
+                 reorder: float = 0.0, corrupt: float = 0.0) -> None:
+        self.delay = delay
+        self.loss = loss
+        self.duplicate = duplicate
+        self.reorder = reorder
+        self.corrupt = corrupt
+
+    @property
+    def faulty(self) -> bool:
+        return bool(self.loss or self.duplicate or self.reorder or self.corrupt)
+
+    def __repr__(self) -> str:
+        return (f"Link(delay={self.delay / TICKS_PER_SECOND}, loss={self.loss}, "
+                f"duplicate={self.duplicate}, reorder={self.reorder}, corrupt={self.corrupt})")
+
+
+class Event:
+    """What one ``Network.step()`` did; ``str()`` is one human line."""
+
+    __slots__ = ("time_ticks", "kind", "packet", "host", "detail")
+
+    def __init__(self, time: int, kind: str, packet: Packet | None = None,
+                 host: str = "", detail: str = "") -> None:
+        self.time_ticks = time
+        self.kind = kind          # "arrival", "timer", "wakeup", "timeout"
+        self.packet = packet
+        self.host = host
+        self.detail = detail
+
+    @property
+    def time(self) -> float:
+        return self.time_ticks / TICKS_PER_SECOND
+
+    def __repr__(self) -> str:
+        return f"<Event {self}>"
+
+    def __str__(self) -> str:
+        t = fmt_time(self.time_ticks)
+        if self.kind == "arrival":
+            p = self.packet
+            assert p is not None
+            what = "arrives" if p.fate == "delivered" else f"is dropped ({p.reason})"
+            return f"{t} {p.dst} <- {p.src}: #{p.id} {p.segment} {what}"
+        return f"{t} {self.host}: {self.detail}"
+
+
+class Network:
+    """Hosts joined by simulated links, driven by a virtual clock."""
+
+    def __init__(self, seed: int = 0, config: Config | None = None, delay: float = 0.01,
+                 trace: bool = True) -> None:
+        if config is None:
+            config = Config()
+        if not isinstance(config, Config):
+            raise TypeError(f"config must be a tcpsim.Config, not {type(config).__name__}")
+        if not isinstance(delay, (int, float)) or delay < 0:
+            raise ValueError(f"delay must be a non-negative number of seconds, not {delay!r}")
+        self.seed = seed
+        self.config = config
+        self.rng = random.Random(seed)
+        self.delay = delay
+        self._delay = to_ticks(delay)
+        self.hosts: dict[str, Host] = {}
+        self._by_addr: dict[str, Host] = {}
+        self._links: dict[tuple[str, str], Link] = {}
+        self._queue: list[tuple[int, int, int, Any]] = []
+        self._order = 0
+        self._now = 0
+        self._next_packet = 1
+        self._next_conn = 1
+        self._packets: dict[int, Packet] = {}   # in flight, by id
+        self._current: Process | None = None
+        self.trace = Trace(enabled=trace)
+        self.stats = {"bad_checksum": 0, "lost": 0, "duplicated": 0, "reordered": 0}
+
+    def __repr__(self) -> str:
+        return f"<Network seed={self.seed} now={self.now} hosts={list(self.hosts)}>"
+
+    # -- hosts -----------------------------------------------------------------
+
+    def add_host(self, name: str, address: str | None = None) -> "Host":
+        """Add a host; without an address it gets the next free 10.0.0.N."""
+        from .host import Host
+
+        if not isinstance(name, str) or not name or any(c.isspace() or c == ":" for c in name):
+            raise ValueError(f"host name must be a non-empty word without spaces or ':', not {name!r}")
+        if name in self.hosts:
+            raise ValueError(f"there is already a host named {name!r}")
+        if address is None:
+            n = 1
+            while f"10.0.0.{n}" in self._by_addr:
+                n += 1
+            address = f"10.0.0.{n}"
+        else:
+            _check_ipv4(address)
+            if address in self._by_addr:
+                raise ValueError(f"address {address} is taken by host {self._by_addr[address].name!r}")
+        host = Host(self, name, address)
+        self.hosts[name] = host
+        self._by_addr[address] = host
+        return host
+
+    def host(self, name_or_address: str) -> "Host":
+        """The host with this name or address (``KeyError`` naming it if none)."""
+        host = self.hosts.get(name_or_address) or self._by_addr.get(name_or_address)
+        if host is None:
+            raise KeyError(f"no host named {name_or_address!r}; hosts: {', '.join(self.hosts)}")
+        return host
+
+    def resolve(self, name: str) -> str | None:
+        """A host name or dotted address to an address on this network, or None."""
+        host = self.hosts.get(name)
+        if host is not None:
+            return host.address
+        if name in self._by_addr:
+            return name
+        return None
+
+    # -- time --------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """Virtual time in seconds."""
+        return self._now / TICKS_PER_SECOND
+
+    @property
+    def now_ticks(self) -> int:
+        """Virtual time in integer microseconds."""
+        return self._now
+
+    def _push(self, when: int, kind: int, obj: Any) -> None:
+        self._order += 1
+        heappush(self._queue, (when, self._order, kind, obj))
+
+    def pending(self) -> int:
+        """How many entries the event queue holds (some may be stale timers)."""
+        return len(self._queue)
+
+    def next_time(self) -> float | None:
+        """Virtual time of the next live event, or None when nothing is scheduled."""
+        t = self._peek()
+        return None if t is None else t / TICKS_PER_SECOND
+
+    def _peek(self) -> int | None:
+        queue = self._queue
+        while queue:
+            when, _, kind, obj = queue[0]
+            if self._live(when, kind, obj):
+                return when
+            heappop(queue)
+        return None
+
+    @staticmethod
+    def _live(when: int, kind: int, obj: Any) -> bool:
+        if kind == ARRIVAL:
+            return obj.fate == "in flight" and obj.arrives_at_ticks == when
+        if kind == TIMER:
+            return obj.wake_at == when
+        if kind == WAKE:
+            return obj.wake_pending and not obj.finished
+        return obj[0]   # CALLBACK: [active, fn]
+
+    # -- running ---------------------------------------------------------------------
+
+    def step(self) -> Event | None:
+        """Process exactly the next scheduled event and return it (None if nothing is)."""
+        while self._queue:
+            event = self._step(True)
+            if event is not None:
+                return event
+        return None
+
+    def run(self, until: float | None = None, max_events: int = 10_000_000) -> int:
+        """Step until nothing is scheduled, or the next event lies after ``until``."""
+        limit = None if until is None else to_ticks(until)
+        if limit is not None and limit < self._now:
+            return 0
+        count = 0
+        queue = self._queue
+        while queue and count < max_events:
+            if limit is not None:
+                t = self._peek()
+                if t is None or t > limit:
+                    break
+            if self._step(False) is not None:
+                count += 1
+        if limit is not None and self._now < limit and count < max_events:
+            self._now = limit
+        return count
+
+    def _step(self, describe: bool) -> Any:
+        """Pop one queue entry; run it if live.  Returns an Event (or True) if it ran."""
+        when, _, kind, obj = heappop(self._queue)
+        if kind == ARRIVAL:
+            if obj.fate != "in flight" or obj.arrives_at_ticks != when:
+                return None
+            self._now = when
+            self._arrive(obj)
+            return Event(when, "arrival", obj) if describe else True
+        if kind == TIMER:
+            if obj.wake_at != when:
+                return None
+            deadline = obj.next_deadline()
+            if deadline is None:
+                obj.wake_at = None
+                return None
+            if deadline > when:
+                obj.wake_at = None
+                obj._arm(deadline)
+                return None
+            self._now = when
+            obj.on_timer(when)
+            if describe:
+                names = ", ".join(r.name for r in self._recent_timers(when, obj.id))
+                host = obj.sink.name
+                return Event(when, "timer", host=host,
+                             detail=f"{names or 'timer'} timer of {obj.local[0]}:{obj.local[1]} fired")
+            return True
+        if kind == WAKE:
+            if not obj.wake_pending or obj.finished:
+                return None
+            self._now = when
+            obj.wake_pending = False
+            obj.resume()
+            if describe:
+                return Event(when, "wakeup", host=obj.host.name, detail=f"process {obj.name} wakes up")
+            return True
+        # CALLBACK: [active, fn, host, text]
+        if not obj[0]:
+            return None
+        self._now = when
+        obj[0] = False
+        obj[1]()
+        return Event(when, "timeout", host=obj[2], detail=obj[3]) if describe else True
+
+    def _recent_timers(self, when: int, conn_id: int) -> list[Any]:
+        out = []
+        for r in reversed(self.trace.records):
+            if r.time != when:
+                break
+            if r.kind == "timer" and r.conn_id == conn_id:
+                out.append(r)
+        out.reverse()
+        return out
+
+    def call_at(self, when: int, fn: Callable[[], None], host: str = "", text: str = "timeout") -> list:
+        """Run ``fn`` at virtual time ``when`` (ticks); returns a handle to cancel (handle[0] = False)."""
+        handle = [True, fn, host, text]
+        self._push(when, CALLBACK, handle)
+        return handle
+
+    # -- the wire ------------------------------------------------------------------
+
+    def _transmit(self, src: "Host", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
+        """Put a segment on the link from ``src`` to ``dst_addr``; faults are decided here."""
+        dst = self._by_addr.get(dst_addr)
+        dst_name = dst.name if dst is not None else dst_addr
+        link = self._links.get((src.name, dst_name))
+        delay = self._delay if link is None else link.delay
+        now = self._now
+        pid = self._next_packet
+        self._next_packet = pid + 1
+        pkt = Packet(pid, src.name, dst_name, src.address, dst_addr, seg, now, now + delay, conn_id)
+        trace = self.trace
+        if trace.enabled:
+            trace.records.append(pkt)
+            trace.packets.append(pkt)
+        if dst is None:
+            pkt.fate = "dropped"
+            pkt.reason = "no route"
+            return pkt
+        if link is not None and link.faulty:
+            rng = self.rng
+            if link.loss and rng.random() < link.loss:
+                pkt.fate = "dropped"
+                pkt.reason = "lost"
+                self.stats["lost"] += 1
+                return pkt
+            if link.corrupt and rng.random() < link.corrupt:
+                pkt.corrupted = True
+            if link.reorder and rng.random() < link.reorder:
+                pkt.arrives_at_ticks = now + delay + int(delay * (0.5 + 2 * rng.random())) + 1
+                self.stats["reordered"] += 1
+            if link.duplicate and rng.random() < link.duplicate:
+                self._packets[pid] = pkt
+                self._push(pkt.arrives_at_ticks, ARRIVAL, pkt)
+                self.stats["duplicated"] += 1
+                self._copy(pkt, pkt.arrives_at_ticks + 1 + int(delay * rng.random()))
+                return pkt
+        self._packets[pid] = pkt
+        self._push(pkt.arrives_at_ticks, ARRIVAL, pkt)
+        return pkt
+
+    def _copy(self, pkt: Packet, arrives_at: int) -> Packet:
+        pid = self._next_packet
+        self._next_packet = pid + 1
+        dup = Packet(pid, pkt.src, pkt.dst, pkt.src_addr, pkt.dst_addr, pkt.segment,
+                     self._now, arrives_at, pkt.conn_id)
+        dup.duplicate_of = pkt.id
+        dup.corrupted = pkt.corrupted
+        if self.trace.enabled:
+            self.trace.records.append(dup)
+            self.trace.packets.append(dup)
+        self._packets[pid] = dup
+        self._push(arrives_at, ARRIVAL, dup)
+        return dup
+
+    def _arrive(self, pkt: Packet) -> None:
+        del self._packets[pkt.id]
+        if pkt.corrupted:
+            pkt.fate = "dropped"
+            pkt.reason = "bad checksum"
+            self.stats["bad_checksum"] += 1
+            return
+        pkt.fate = "delivered"
+        self._by_addr[pkt.dst_addr]._receive(pkt.segment, pkt.src_addr)
+
+    # -- looking at and meddling with the wire ---------------------------------------
+
+    @property
+    def in_flight(self) -> list[Packet]:
+        """Segments sent and not yet arrived, by arrival time (then id)."""
+        return sorted(self._packets.values(), key=lambda p: (p.arrives_at_ticks, p.id))
+
+    def packet(self, packet_id: int) -> Packet:
+        """The in-flight packet with this id (KeyError saying so if none)."""
+        try:
+            return self._packets[packet_id]
+        except (KeyError, TypeError):
+            raise KeyError(f"no packet #{packet_id} in flight") from None
+
+    def drop(self, packet_id: int) -> Packet:
+        """Drop one in-flight packet: it never arrives."""
+        pkt = self.packet(packet_id)
+        del self._packets[pkt.id]
+        pkt.fate = "dropped"
+        pkt.reason = "dropped by hand"
+        return pkt
+
+    def duplicate(self, packet_id: int) -> Packet:
+        """Send a copy of an in-flight packet; it arrives just after the original."""
+        pkt = self.packet(packet_id)
+        return self._copy(pkt, pkt.arrives_at_ticks)
+
+    def deliver(self, packet_id: int) -> Event:
+        """Deliver an in-flight packet now, ahead of its turn."""
+        pkt = self.packet(packet_id)
+        pkt.arrives_at_ticks = self._now
+        self._arrive(pkt)
+        return Event(self._now, "arrival", pkt)
+
+    def inject(self, src: str, dst: str, segment: Segment) -> Packet:
+        """Put a hand-made segment on the wire from host ``src`` to host ``dst``."""
+        if not isinstance(segment, Segment):
+            raise TypeError(f"inject() needs a tcpsim.Segment, not {type(segment).__name__}")
+        _check_segment(segment)
+        src_host = self.host(src)
+        dst_host = self.host(dst)
+        return self._transmit(src_host, dst_host.address, segment)
+
+    def set_link(self, a: str, b: str, *, delay: float | None = None, loss: float = 0.0,
+                 duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0) -> None:
+        """Faults for both directions between hosts ``a`` and ``b`` (probabilities 0..1)."""
+        ha, hb = self.host(a), self.host(b)
+        for name, p in (("loss", loss), ("duplicate", duplicate), ("reorder", reorder),
+                        ("corrupt", corrupt)):
+            if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be a probability between 0 and 1, not {p!r}")
+        if delay is not None and (not isinstance(delay, (int, float)) or delay < 0):
+            raise ValueError(f"delay must be a non-negative number of seconds, not {delay!r}")
+        ticks = self._delay if delay is None else to_ticks(delay)
+        for key in ((ha.name, hb.name), (hb.name, ha.name)):
+            self._links[key] = Link(ticks, loss, duplicate, reorder, corrupt)
+
+    def link(self, a: str, b: str) -> Link:
+        """The settings of the link from ``a`` to ``b``."""
+        ha, hb = self.host(a), self.host(b)
+        return self._links.get((ha.name, hb.name)) or Link(self._delay)
+
+    # -- for the layers above -----------------------------------------------------------
+
+    def _new_conn_id(self) -> int:
+        n = self._next_conn
+        self._next_conn = n + 1
+        return n
+
+    def _isn(self) -> int:
+        isn = self.config.isn
+        if isn is None:
+            return self.rng.getrandbits(32)
+        if callable(isn):
+            return int(isn()) & MASK
+        return isn
+
+    def close(self) -> None:
+        """End every simulated process still blocked (their threads exit)."""
+        from .process import kill_all
+
+        kill_all(self)
+
+
+def _check_ipv4(address: str) -> None:
+    parts = address.split(".") if isinstance(address, str) else []
+    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+        raise ValueError(f"address must be a dotted IPv4 address like 10.0.0.9, not {address!r}")
+
+
+def _check_segment(seg: Segment) -> None:
+    for name in ("src_port", "dst_port"):
+        value = getattr(seg, name)
+        if not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+            raise ValueError(f"segment {name} must be an int in 0..65535, not {value!r}")
+    for name in ("seq", "ack"):
+        value = getattr(seg, name)
+        if not isinstance(value, int) or not 0 <= value <= MASK:
+            raise ValueError(f"segment {name} must be an int in 0..2**32-1, not {value!r}")
+    if not isinstance(seg.flags, int) or not 0 <= seg.flags <= 0x3F:
+        raise ValueError(f"segment flags must be Flags (0..63), not {seg.flags!r}")
+    if not isinstance(seg.window, int) or not 0 <= seg.window <= 0xFFFF:
+        raise ValueError(f"segment window must be an int in 0..65535, not {seg.window!r}")
+    if not isinstance(seg.payload, (bytes, bytearray)):
+        raise ValueError(f"segment payload must be bytes, not {type(seg.payload).__name__}")
+    if seg.mss is not None and (not isinstance(seg.mss, int) or not 0 <= seg.mss <= 0xFFFF):
+        raise ValueError(f"segment mss must be None or an int in 0..65535, not {seg.mss!r}")

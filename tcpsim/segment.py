@@ -1,0 +1,144 @@
+"""Segments on the wire: the TCP header fields tcpsim models, and their flags."""
+
+from __future__ import annotations
+
+from enum import IntFlag
+from typing import Callable
+
+
+class Flags(IntFlag):
+    """TCP control bits, with their wire values (RFC 9293 3.1)."""
+
+    FIN = 1
+    SYN = 2
+    RST = 4
+    PSH = 8
+    ACK = 16
+    URG = 32
+
+    def __str__(self) -> str:
+        return flag_names(int(self))
+
+
+# The order textbooks and tcpdump users read them in: "SYN,ACK", "FIN,ACK", "RST,ACK".
+_NAME_ORDER = ((2, "SYN"), (1, "FIN"), (4, "RST"), (8, "PSH"), (32, "URG"), (16, "ACK"))
+_NAMES: dict[int, str] = {}
+
+
+def flag_names(flags: int) -> str:
+    """``flag_names(18) == "SYN,ACK"``; ``"none"`` for no flags."""
+    try:
+        return _NAMES[flags]
+    except KeyError:
+        text = ",".join(name for bit, name in _NAME_ORDER if flags & bit) or "none"
+        _NAMES[flags] = text
+        return text
+
+
+# A naming turns an absolute sequence number into text: "J+1", "1", "3735928560".
+Naming = Callable[[int], str]
+
+
+def _plain(n: int) -> str:
+    return str(n)
+
+
+class _Fields:
+    __slots__ = ("src_port", "dst_port", "seq", "ack", "flags", "window", "payload", "mss")
+
+
+class Segment(_Fields):
+    """One TCP segment: an immutable value, built with keywords.
+
+    ``payload`` is bytes; ``mss`` is the MSS option's value (SYNs only) or None.
+    ``seg_len`` is the RFC's SEG.LEN: the payload plus one for SYN and one for FIN.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        *,
+        src_port: int,
+        dst_port: int,
+        seq: int,
+        ack: int = 0,
+        flags: int = 0,
+        window: int = 0,
+        payload: bytes = b"",
+        mss: int | None = None,
+    ) -> "Segment":
+        return make_segment(src_port, dst_port, seq, ack, flags, window, payload, mss)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Segment is immutable; use seg.replace({name}=...)")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    @property
+    def seg_len(self) -> int:
+        """SEG.LEN: octets of payload, plus one each for SYN and FIN."""
+        return len(self.payload) + (self.flags & 1) + ((self.flags >> 1) & 1)
+
+    def replace(self, **changes: object) -> "Segment":
+        """A copy with some fields changed, like ``dataclasses.replace``."""
+        fields = {name: getattr(self, name) for name in _Fields.__slots__}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"Segment has no field {sorted(unknown)[0]!r}")
+        fields.update(changes)
+        return Segment(**fields)  # type: ignore[arg-type]
+
+    def _key(self) -> tuple:
+        return (self.src_port, self.dst_port, self.seq, self.ack, int(self.flags),
+                self.window, self.payload, self.mss)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Segment):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        extra = f", payload={self.payload!r}" if self.payload else ""
+        if self.mss is not None:
+            extra += f", mss={self.mss}"
+        return (f"Segment(src_port={self.src_port}, dst_port={self.dst_port}, seq={self.seq}, "
+                f"ack={self.ack}, flags={Flags(self.flags & 63)!r}, window={self.window}{extra})")
+
+    def format(self, seq_name: Naming = _plain, ack_name: Naming = _plain) -> str:
+        """One line: ``SYN,ACK seq=K ack=J+1 win=65535``, numbers named by the given namings."""
+        flags = self.flags
+        parts = [flag_names(flags), f"seq={seq_name(self.seq)}"]
+        if flags & 16:
+            parts.append(f"ack={ack_name(self.ack)}")
+        parts.append(f"win={self.window}")
+        if self.payload:
+            parts.append(f"len={len(self.payload)}")
+        if self.mss is not None:
+            parts.append(f"mss={self.mss}")
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+_new_fields = _Fields.__new__
+
+
+def make_segment(src_port: int, dst_port: int, seq: int, ack: int, flags: int, window: int,
+                 payload: bytes = b"", mss: int | None = None) -> Segment:
+    """Build a Segment positionally: the engine's fast path (no keyword parsing)."""
+    self = _new_fields(_Fields)
+    self.src_port = src_port
+    self.dst_port = dst_port
+    self.seq = seq
+    self.ack = ack
+    self.flags = flags
+    self.window = window
+    self.payload = payload
+    self.mss = mss
+    self.__class__ = Segment
+    return self  # type: ignore[return-value]

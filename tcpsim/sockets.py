@@ -1,0 +1,615 @@
+"""``Socket``: Python's ``socket.socket`` API over simulated TCP connections.
+
+Calls block exactly when Python's would (see process.py for how), and fail
+with Python's own exceptions and errno values, as Linux reports them.
+"""
+
+from __future__ import annotations
+
+import errno as E
+import os
+import socket as _pysocket
+import struct
+from typing import TYPE_CHECKING, Any
+
+from .connection import Connection
+from .host import Listener
+from .process import block_until
+from .states import State
+from .trace import CallRecord
+
+if TYPE_CHECKING:
+    from .host import Host
+
+AF_INET = _pysocket.AF_INET
+SOCK_STREAM = _pysocket.SOCK_STREAM
+SOL_SOCKET = _pysocket.SOL_SOCKET
+SO_LINGER = _pysocket.SO_LINGER
+SO_REUSEADDR = _pysocket.SO_REUSEADDR
+SO_ERROR = _pysocket.SO_ERROR
+SO_TYPE = _pysocket.SO_TYPE
+SHUT_RD = _pysocket.SHUT_RD
+SHUT_WR = _pysocket.SHUT_WR
+SHUT_RDWR = _pysocket.SHUT_RDWR
+IPPROTO_TCP = _pysocket.IPPROTO_TCP
+TCP_NODELAY = _pysocket.TCP_NODELAY
+SOMAXCONN = _pysocket.SOMAXCONN
+
+S = State
+_CONNECTING = frozenset({S.SYN_SENT, S.SYN_RECEIVED})
+_CAN_SEND = frozenset({S.ESTABLISHED, S.CLOSE_WAIT})
+
+
+def _err(code: int, detail: str = "") -> OSError:
+    """``OSError(code, strerror)``: Python picks the subclass (ConnectionResetError, ...)."""
+    message = os.strerror(code)
+    if detail:
+        message = f"{message} ({detail})"
+    return OSError(code, message)
+
+
+def _gaierror(name: str) -> OSError:
+    return _pysocket.gaierror(_pysocket.EAI_NONAME, f"Name or service not known: {name!r}")
+
+
+class Socket:
+    """A TCP socket on a simulated host; mirrors ``socket.socket``."""
+
+    def __init__(self, host: "Host", family: int = AF_INET, type: int = SOCK_STREAM,
+                 proto: int = 0) -> None:
+        if family != AF_INET:
+            raise _err(E.EAFNOSUPPORT, "tcpsim simulates AF_INET only")
+        if type & 0xF != SOCK_STREAM:
+            raise _err(E.EPROTONOSUPPORT, "tcpsim simulates SOCK_STREAM (TCP) only")
+        if proto not in (0, IPPROTO_TCP):
+            raise _err(E.EPROTONOSUPPORT)
+        self._host = host
+        self._net = host.net
+        self.family = family
+        self.type = SOCK_STREAM
+        self.proto = proto
+        self._fd = host._alloc_fd()
+        self._timeout: float | None = _pysocket.getdefaulttimeout()
+        self._bound: tuple[str, int] | None = None      # what bind() was given, resolved
+        self._conn: Connection | None = None
+        self._listener: Listener | None = None
+        self._shut_rd = False
+        self._shut_wr = False
+        self._reset_seen = False
+        self._linger: tuple[int, int] = (0, 0)
+        self._reuse = 0
+        self._nodelay = 0
+        self._pending_error = 0
+
+    @classmethod
+    def _accepted(cls, host: "Host", conn: Connection, timeout: float | None) -> "Socket":
+        sock = cls(host)
+        sock._conn = conn
+        sock._bound = conn.local
+        sock._timeout = timeout
+        conn.owner = sock
+        return sock
+
+    # -- looking at it ---------------------------------------------------------------
+
+    @property
+    def host(self) -> "Host":
+        return self._host
+
+    @property
+    def connection(self) -> Connection | None:
+        """The engine's connection behind this socket (None before connect/listen)."""
+        if self._conn is not None:
+            return self._conn
+        return self._listener.conn if self._listener is not None else None
+
+    @property
+    def state(self) -> State:
+        """The connection's state; it goes on through TIME-WAIT to CLOSED after close()."""
+        conn = self.connection
+        return conn.state if conn is not None else S.CLOSED
+
+    @property
+    def history(self) -> list[State]:
+        """Every state this connection has been in, in order."""
+        conn = self.connection
+        return list(conn.history) if conn is not None else [S.CLOSED]
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    def fileno(self) -> int:
+        """The descriptor number (from 3, per host); -1 once closed."""
+        return self._fd
+
+    def __repr__(self) -> str:
+        if self._fd < 0:
+            return f"<tcpsim.Socket [closed] fd=-1, family=AF_INET, type=SOCK_STREAM, proto={self.proto}>"
+        text = f"<tcpsim.Socket fd={self._fd}, family=AF_INET, type=SOCK_STREAM, proto={self.proto}"
+        if self._bound is not None or self._conn is not None:
+            text += f", laddr={self.getsockname()}"
+        conn = self._conn
+        if conn is not None and conn.state not in (S.CLOSED, S.SYN_SENT):
+            text += f", raddr={conn.remote}"
+        return text + f", host={self._host.name!r}, state={self.state}>"
+
+    def __enter__(self) -> "Socket":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- tracing ------------------------------------------------------------------------
+
+    def _record(self, name: str, phase: str, detail: str = "") -> None:
+        trace = self._net.trace
+        if trace.enabled:
+            conn = self.connection
+            trace.records.append(CallRecord(self._net._now, self._host.name, self._fd, name, phase,
+                                            detail, conn.id if conn is not None else 0))
+
+    def _check_open(self) -> None:
+        if self._fd < 0:
+            raise _err(E.EBADF)
+
+    def _wait(self, name: str, ready: Any, target: Connection, what: str) -> None:
+        """Block (or not, per the timeout) until ``ready()``; traced as blocked/returned."""
+        if ready():
+            return
+        self._record(name, "blocked", what)
+        host = self._host.name
+
+        def describe() -> str:
+            return f"{name}: {target.state}, {what}"
+
+        block_until(self._net, ready, target.add_waiter, describe, self._timeout, host)
+
+    # -- addresses --------------------------------------------------------------------------
+
+    def _parse_address(self, address: Any, call: str) -> tuple[str, int]:
+        if not isinstance(address, tuple):
+            raise TypeError(f"AF_INET address must be tuple, not {type(address).__name__}")
+        if len(address) != 2:
+            raise TypeError(f"AF_INET address must be a pair (host, port)")
+        name, port = address
+        if not isinstance(name, str):
+            raise TypeError(f"str, bytes or bytearray expected, not {type(name).__name__}")
+        if not isinstance(port, int) or isinstance(port, bool):
+            raise TypeError(f"'{type(port).__name__}' object cannot be interpreted as an integer")
+        if not 0 <= port <= 65535:
+            raise OverflowError(f"{call}(): port must be 0-65535.")
+        return name, port
+
+    def _resolve_remote(self, name: str) -> str:
+        if name in ("localhost", "127.0.0.1", ""):
+            return self._host.address
+        address = self._net.resolve(name)
+        if address is None:
+            raise _gaierror(name)
+        return address
+
+    # -- bind / listen / accept -------------------------------------------------------------
+
+    def bind(self, address: tuple[str, int]) -> None:
+        """Bind to ``(host, port)``; ``""`` means any address of this host, port 0 any port."""
+        self._check_open()
+        name, port = self._parse_address(address, "bind")
+        if self._bound is not None or self._conn is not None:
+            raise _err(E.EINVAL, "already bound")
+        host = self._host
+        if name in ("", "0.0.0.0"):
+            bind_addr = "0.0.0.0"
+        elif name in (host.address, host.name, "localhost", "127.0.0.1"):
+            bind_addr = host.address
+        elif self._net.resolve(name) is None:
+            raise _gaierror(name)
+        else:
+            raise _err(E.EADDRNOTAVAIL, f"{name} is not an address of host {host.name!r}")
+        if port == 0:
+            port = host._ephemeral_port()
+        elif host._port_busy(port, reuse=bool(self._reuse), me=self):
+            raise _err(E.EADDRINUSE, f"port {port} on {host.name}")
+        self._bound = (bind_addr, port)
+        host._bound.setdefault(port, []).append(self)
+
+    def _unbind(self) -> None:
+        if self._bound is not None:
+            users = self._host._bound.get(self._bound[1])
+            if users and self in users:
+                users.remove(self)
+                if not users:
+                    del self._host._bound[self._bound[1]]
+
+    def listen(self, backlog: int | None = None) -> None:
+        """Start listening; SYNs beyond a full accept queue are dropped silently."""
+        self._check_open()
+        if backlog is None:
+            backlog = min(SOMAXCONN, 128)
+        if not isinstance(backlog, int):
+            raise TypeError(f"'{type(backlog).__name__}' object cannot be interpreted as an integer")
+        backlog = max(backlog, 0)
+        slack = self._net.config.backlog_slack
+        if self._listener is not None:
+            self._listener.set_backlog(backlog, slack)
+            return
+        if self._conn is not None:
+            raise _err(E.EINVAL, "socket is connected")
+        host = self._host
+        if self._bound is None:
+            self.bind(("", 0))
+        assert self._bound is not None
+        port = self._bound[1]
+        if port in host._listeners:
+            raise _err(E.EADDRINUSE, f"port {port} on {host.name}")
+        self._unbind()
+        conn = Connection(self._net.config, host, (host.address, port), ("0.0.0.0", 0),
+                          self._net._new_conn_id())
+        conn.owner = self
+        listener = Listener(conn, backlog, slack)
+        host._listeners[port] = listener
+        self._listener = listener
+        self._record("listen", "call", str(backlog))
+        conn.open_passive(self._net._now)
+
+    def accept(self) -> tuple["Socket", tuple[str, int]]:
+        """Wait for an established connection; return (new socket, peer address)."""
+        self._check_open()
+        listener = self._listener
+        if listener is None:
+            raise _err(E.EINVAL, "socket is not listening")
+        self._record("accept", "call")
+        try:
+            self._wait("accept()", lambda: bool(listener.queue) or self._fd < 0, listener.conn,
+                       "waiting for a connection")
+        except BaseException as exc:
+            self._record("accept()", "raise", repr(exc))
+            raise
+        if self._fd < 0:
+            raise _err(E.EBADF)
+        conn = listener.queue.popleft()
+        sock = Socket._accepted(self._host, conn, self._timeout)
+        self._record("accept()", "return", f"{conn.remote[0]}:{conn.remote[1]} fd {sock._fd}")
+        return sock, conn.remote
+
+    # -- connect ------------------------------------------------------------------------------
+
+    def connect(self, address: tuple[str, int]) -> None:
+        """Open a connection; blocks until the SYN,ACK arrives (or it fails)."""
+        code = self._connect(address, raise_errors=True)
+        if code:
+            raise _err(code)
+
+    def connect_ex(self, address: tuple[str, int]) -> int:
+        """Like connect(), but return an errno (0 on success) instead of raising."""
+        if self._fd < 0:
+            return E.EBADF
+        try:
+            return self._connect(address, raise_errors=False)
+        except BlockingIOError as exc:
+            return exc.errno or E.EINPROGRESS
+        except TimeoutError as exc:
+            return exc.errno or E.EAGAIN
+
+    def _connect(self, address: Any, raise_errors: bool) -> int:
+        self._check_open()
+        name, port = self._parse_address(address, "connect")
+        if self._listener is not None:
+            return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
+        conn = self._conn
+        if conn is not None:
+            if conn.state in _CONNECTING:
+                if self._timeout == 0:
+                    return E.EALREADY if not raise_errors else self._raise(E.EALREADY)
+                return self._finish_connect(conn, raise_errors)
+            if conn.state is not S.CLOSED:
+                return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
+            code = self._take_error()           # a non-blocking connect that failed meanwhile
+            if code:
+                return code if not raise_errors else self._raise(code)
+        remote_addr = self._resolve_remote(name)
+        host = self._host
+        if port == 0:
+            return E.ECONNREFUSED if not raise_errors else self._raise(E.ECONNREFUSED)
+        if self._bound is None:
+            local_port = host._ephemeral_port()
+            local_addr = host.address
+        else:
+            local_port = self._bound[1]
+            local_addr = host.address
+            self._unbind()
+        key = (local_port, remote_addr, port)
+        if key in host._conns:
+            return E.EADDRINUSE if not raise_errors else self._raise(E.EADDRINUSE)
+        self._bound = (local_addr, local_port)
+        conn = Connection(self._net.config, host, (local_addr, local_port), (remote_addr, port),
+                          self._net._new_conn_id())
+        conn.owner = self
+        self._conn = conn
+        self._reset_seen = False
+        host._conns[key] = conn
+        self._record("connect()", "call", f"{name}:{port}")
+        conn.open_active(self._net._isn(), self._net._now)
+        if self._timeout == 0:
+            self._record("connect()", "raise", "EINPROGRESS")
+            if raise_errors:
+                raise BlockingIOError(E.EINPROGRESS, os.strerror(E.EINPROGRESS))
+            return E.EINPROGRESS
+        return self._finish_connect(conn, raise_errors)
+
+    def _raise(self, code: int) -> int:
+        raise _err(code)
+
+    def _finish_connect(self, conn: Connection, raise_errors: bool) -> int:
+        waiting = "waiting for SYN,ACK" if conn.state is S.SYN_SENT else "waiting for ACK"
+        try:
+            self._wait("connect()", lambda: conn.state not in _CONNECTING, conn, waiting)
+        except BaseException as exc:
+            self._record("connect()", "raise", repr(exc))
+            raise
+        if conn.error is not None:
+            code = conn.error
+            conn.error = None
+            self._record("connect()", "raise", E.errorcode.get(code, str(code)))
+            if raise_errors:
+                raise _err(code)
+            return code
+        self._record("connect()", "return")
+        return 0
+
+    # -- data -------------------------------------------------------------------------------------
+
+    def _take_error(self) -> int:
+        conn = self._conn
+        if conn is not None and conn.error is not None:
+            code = conn.error
+            conn.error = None
+            self._reset_seen = True
+            return code
+        return 0
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        """Queue data; blocks while the send buffer is full; returns how many octets it took."""
+        self._check_open()
+        view = _as_bytes(data)
+        return self._send(view, "send()")
+
+    def _send(self, view: memoryview, name: str) -> int:
+        conn = self._conn
+        if conn is None:
+            raise _err(E.EPIPE, "socket is not connected")
+        if conn.state in _CONNECTING:
+            self._wait(name, lambda: conn.state not in _CONNECTING, conn, "waiting for the handshake")
+        code = self._take_error()
+        if code:
+            raise _err(code)
+        if self._shut_wr or conn.state not in _CAN_SEND:
+            raise _err(E.EPIPE)
+        if not len(view):
+            return 0
+        self._wait(name, lambda: conn.send_space > 0 or conn.state not in _CAN_SEND or conn.error is not None,
+                   conn, "waiting for send buffer space")
+        code = self._take_error()
+        if code:
+            raise _err(code)
+        if conn.state not in _CAN_SEND:
+            raise _err(E.EPIPE)
+        return conn.send(view, self._net._now)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        """Send all of ``data``, blocking as needed; the timeout bounds the whole call."""
+        self._check_open()
+        view = _as_bytes(data)
+        self._record("sendall()", "call", f"{len(view)} bytes")
+        timeout = self._timeout
+        deadline = None
+        if timeout:
+            deadline = self._net.now + timeout
+        total = 0
+        try:
+            while True:
+                if deadline is not None:
+                    self._timeout = max(deadline - self._net.now, 1e-6)
+                total += self._send(view[total:], "sendall()")
+                if total >= len(view):
+                    break
+        except BaseException as exc:
+            self._record("sendall()", "raise", repr(exc))
+            raise
+        finally:
+            self._timeout = timeout
+        self._record("sendall()", "return")
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """Up to ``bufsize`` octets; blocks until data or end of stream; b"" at EOF."""
+        self._check_open()
+        if not isinstance(bufsize, int) or isinstance(bufsize, bool):
+            raise TypeError(f"'{type(bufsize).__name__}' object cannot be interpreted as an integer")
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        conn = self._conn
+        if conn is None:
+            raise _err(E.ENOTCONN)
+        if self._shut_rd or bufsize == 0:
+            return b""
+
+        def ready() -> bool:
+            return bool(conn.rcv_buf) or conn.fin_received or conn.error is not None \
+                or conn.state is S.CLOSED or self._fd < 0
+
+        try:
+            self._wait("recv()", ready, conn, "waiting for data")
+        except BaseException as exc:
+            self._record("recv()", "raise", repr(exc))
+            raise
+        if self._fd < 0:
+            raise _err(E.EBADF)
+        if conn.rcv_buf:
+            data = conn.receive(bufsize, self._net._now)
+            self._record("recv()", "return", f"{len(data)} bytes")
+            return data
+        code = self._take_error()
+        if code:
+            self._record("recv()", "raise", E.errorcode.get(code, str(code)))
+            raise _err(code)
+        self._record("recv()", "return", "b'' (end of stream)")
+        return b""
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        """recv() into a writable buffer; returns the number of octets."""
+        view = memoryview(buffer).cast("B")
+        data = self.recv(nbytes or len(view))
+        view[:len(data)] = data
+        return len(data)
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    def shutdown(self, how: int) -> None:
+        """SHUT_WR sends FIN and keeps receiving (half-close); SHUT_RD stops reading."""
+        self._check_open()
+        if not isinstance(how, int):
+            raise TypeError(f"'{type(how).__name__}' object cannot be interpreted as an integer")
+        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
+            raise _err(E.EINVAL)
+        conn = self._conn
+        if conn is None or conn.state in (S.CLOSED, S.SYN_SENT) and not conn.fin_received:
+            raise _err(E.ENOTCONN)
+        self._record("shutdown()", "call", {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}[how])
+        if how in (SHUT_RD, SHUT_RDWR):
+            self._shut_rd = True
+            conn.rd_shutdown = True
+            conn._wake()
+        if how in (SHUT_WR, SHUT_RDWR) and not self._shut_wr:
+            self._shut_wr = True
+            conn.close(self._net._now)
+
+    def close(self) -> None:
+        """Release the socket; the connection closes gracefully (FIN) and lives on
+        through TIME-WAIT -- or is reset when unread data would be lost or SO_LINGER is 0."""
+        if self._fd < 0:
+            return
+        self._record("close()", "call")
+        fd = self._fd
+        self._fd = -1
+        self._host._release_fd(fd)
+        self._unbind()
+        now = self._net._now
+        listener = self._listener
+        if listener is not None:
+            host = self._host
+            port = listener.conn.local[1]
+            if host._listeners.get(port) is listener:
+                del host._listeners[port]
+            for child in list(listener.queue) + sorted(listener.pending, key=lambda c: c.id):
+                child.orphan = True
+                child.abort(now, cause="listener closed")
+                host._forget(child)
+            listener.queue.clear()
+            listener.conn.close(now)
+            listener.conn._wake()
+            return
+        conn = self._conn
+        if conn is None:
+            return
+        conn.orphan = True
+        config = self._net.config
+        if self._linger[0] and self._linger[1] == 0:
+            conn.abort(now, cause="close() with SO_LINGER 0")
+        elif conn.rcv_buf and config.rst_on_close_with_unread:
+            conn.abort(now, with_ack=config.reset_with_ack, cause="close() with unread data")
+        else:
+            conn.close(now)
+        conn._wake()
+
+    def abort(self) -> None:
+        """RFC 9293 ABORT: send RST (where there is a peer), drop everything, release the socket."""
+        self._check_open()
+        conn = self.connection
+        if conn is not None and self._listener is None:
+            conn.abort(self._net._now)
+        self.close()
+
+    # -- options and modes ------------------------------------------------------------------------------
+
+    def setblocking(self, flag: bool) -> None:
+        self._check_open()
+        self._timeout = None if flag else 0.0
+
+    def getblocking(self) -> bool:
+        self._check_open()
+        return self._timeout != 0.0
+
+    def settimeout(self, value: float | None) -> None:
+        """Block for at most ``value`` virtual seconds (None: forever, 0: non-blocking)."""
+        self._check_open()
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError("Timeout value must be int, float or None")
+            if value < 0:
+                raise ValueError("Timeout value out of range")
+            value = float(value)
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def setsockopt(self, level: int, option: int, value: Any, optlen: int | None = None) -> None:
+        self._check_open()
+        if level == SOL_SOCKET and option == SO_LINGER:
+            if not isinstance(value, (bytes, bytearray)) or len(value) != 8:
+                raise _err(E.EINVAL, "SO_LINGER takes struct.pack('ii', onoff, seconds)")
+            self._linger = struct.unpack("ii", value)
+        elif level == SOL_SOCKET and option == SO_REUSEADDR:
+            self._reuse = _int_option(value)
+        elif level == IPPROTO_TCP and option == TCP_NODELAY:
+            self._nodelay = _int_option(value)
+        elif level in (SOL_SOCKET, IPPROTO_TCP):
+            raise _err(E.ENOPROTOOPT, "option not simulated by tcpsim")
+        else:
+            raise _err(E.ENOPROTOOPT)
+
+    def getsockopt(self, level: int, option: int, buflen: int = 0) -> Any:
+        self._check_open()
+        if level == SOL_SOCKET and option == SO_ERROR:
+            code = self._take_error() if self._conn is not None else 0
+            return code
+        if level == SOL_SOCKET and option == SO_REUSEADDR:
+            return self._reuse
+        if level == SOL_SOCKET and option == SO_TYPE:
+            return SOCK_STREAM
+        if level == SOL_SOCKET and option == SO_LINGER:
+            packed = struct.pack("ii", *self._linger)
+            return packed if buflen else self._linger[0]
+        if level == IPPROTO_TCP and option == TCP_NODELAY:
+            return self._nodelay
+        raise _err(E.ENOPROTOOPT)
+
+    def getsockname(self) -> tuple[str, int]:
+        self._check_open()
+        if self._conn is not None:
+            return self._conn.local
+        return self._bound if self._bound is not None else ("0.0.0.0", 0)
+
+    def getpeername(self) -> tuple[str, int]:
+        self._check_open()
+        conn = self._conn
+        if conn is None or conn.state is S.SYN_SENT or (conn.state is S.CLOSED and not conn.fin_received):
+            raise _err(E.ENOTCONN)
+        return conn.remote
+
+
+def _as_bytes(data: Any) -> memoryview:
+    if isinstance(data, str):
+        raise TypeError("a bytes-like object is required, not 'str'")
+    try:
+        return memoryview(data).cast("B")
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+
+
+def _int_option(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (bytes, bytearray)) and len(value) == 4:
+        return struct.unpack("i", value)[0]
+    raise TypeError("setsockopt() value must be an int or a 4-byte buffer")

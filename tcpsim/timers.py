@@ -1,0 +1,54 @@
+"""Retransmission-timeout arithmetic (RFC 6298), in integer ticks.
+
+Time inside tcpsim is an integer number of microseconds ("ticks"), so timers
+compare exactly; seconds appear only at the edges (``Network.now``, Config).
+"""
+
+from __future__ import annotations
+
+TICKS_PER_SECOND = 1_000_000
+
+
+def to_ticks(seconds: float) -> int:
+    """Virtual seconds to integer ticks (rounded to the nearest microsecond)."""
+    return int(round(seconds * TICKS_PER_SECOND))
+
+
+def to_seconds(ticks: int) -> float:
+    """Integer ticks to virtual seconds."""
+    return ticks / TICKS_PER_SECOND
+
+
+class RtoEstimator:
+    """SRTT, RTTVAR and RTO of RFC 6298 section 2, with exponential backoff (5.5).
+
+    ``sample(r)`` feeds one round-trip measurement (Karn's rule -- never time a
+    retransmitted segment -- is the caller's job); ``backoff()`` doubles the RTO
+    up to the maximum; ``rto`` is the value to arm the timer with.
+    """
+
+    __slots__ = ("srtt", "rttvar", "base", "rto", "rto_min", "rto_max")
+
+    def __init__(self, rto_initial: int, rto_min: int, rto_max: int) -> None:
+        self.srtt: int | None = None
+        self.rttvar = 0
+        self.rto_min = rto_min
+        self.rto_max = rto_max
+        self.base = min(max(rto_initial, 1), rto_max)   # RFC 6298 2.1
+        self.rto = self.base
+
+    def sample(self, r: int) -> None:
+        """Take one RTT measurement ``r`` (ticks) into SRTT/RTTVAR; reset the backoff."""
+        if self.srtt is None:                                        # RFC 6298 2.2
+            self.srtt = r
+            self.rttvar = r // 2
+        else:                                                        # RFC 6298 2.3
+            self.rttvar = (3 * self.rttvar + abs(self.srtt - r)) // 4
+            self.srtt = (7 * self.srtt + r) // 8
+        rto = self.srtt + max(1, 4 * self.rttvar)
+        self.base = min(max(rto, self.rto_min), self.rto_max)        # RFC 6298 2.4, 2.5
+        self.rto = self.base
+
+    def backoff(self) -> None:
+        """Double the RTO after a timeout (RFC 6298 5.5), capped at the maximum."""
+        self.rto = min(self.rto * 2, self.rto_max)

@@ -1,0 +1,191 @@
+"""The record of a run: every segment sent (with its fate), every state change,
+timer and socket call, each a small value with a one-line ``str()``.
+
+Recording is cheap on purpose: records store values and format only when asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from .segment import Segment
+from .states import State
+from .timers import TICKS_PER_SECOND
+
+
+def fmt_time(ticks: int) -> str:
+    """Virtual time for people: ``1.020000``."""
+    return f"{ticks / TICKS_PER_SECOND:.6f}"
+
+
+def fmt_addr(addr: tuple[str, int]) -> str:
+    return f"{addr[0]}:{addr[1]}"
+
+
+class Packet:
+    """One segment on the wire: who sent it to whom, when, and what became of it.
+
+    ``fate`` is ``"in flight"``, ``"delivered"`` or ``"dropped"``; ``reason``
+    says why a dropped packet was dropped (``"lost"``, ``"bad checksum"``,
+    ``"dropped by hand"``, ``"no route"``); ``corrupted`` is True for a packet
+    the link damaged; ``duplicate_of`` names the packet this one copies.
+    """
+
+    __slots__ = ("id", "src", "dst", "src_addr", "dst_addr", "segment", "sent_at_ticks",
+                 "arrives_at_ticks", "fate", "reason", "corrupted", "duplicate_of", "conn_id")
+
+    kind = "segment"
+
+    def __init__(self, pid: int, src: str, dst: str, src_addr: str, dst_addr: str,
+                 segment: Segment, sent_at: int, arrives_at: int, conn_id: int = 0) -> None:
+        self.id = pid
+        self.src = src
+        self.dst = dst
+        self.src_addr = src_addr
+        self.dst_addr = dst_addr
+        self.segment = segment
+        self.sent_at_ticks = sent_at
+        self.arrives_at_ticks = arrives_at
+        self.fate = "in flight"
+        self.reason = ""
+        self.corrupted = False
+        self.duplicate_of: int | None = None
+        self.conn_id = conn_id
+
+    @property
+    def sent_at(self) -> float:
+        """Virtual seconds when it left the sender."""
+        return self.sent_at_ticks / TICKS_PER_SECOND
+
+    @property
+    def arrives_at(self) -> float:
+        """Virtual seconds when it reaches (or would have reached) the receiver."""
+        return self.arrives_at_ticks / TICKS_PER_SECOND
+
+    @property
+    def time(self) -> int:
+        return self.sent_at_ticks
+
+    def __repr__(self) -> str:
+        return f"<Packet #{self.id} {self}>"
+
+    def __str__(self) -> str:
+        seg = self.segment
+        fate = self.fate if not self.reason else f"{self.fate}: {self.reason}"
+        dup = f" (duplicate of #{self.duplicate_of})" if self.duplicate_of is not None else ""
+        return (f"#{self.id} {self.src}:{seg.src_port} -> {self.dst}:{seg.dst_port} {seg}"
+                f" [{fate}]{dup}")
+
+
+class StateChange:
+    """A connection moved from ``old`` to ``new`` because of ``cause``."""
+
+    __slots__ = ("time", "host", "conn_id", "local", "remote", "old", "new", "cause")
+
+    kind = "state"
+
+    def __init__(self, time: int, host: str, conn_id: int, local: tuple[str, int],
+                 remote: tuple[str, int], old: State, new: State, cause: Any) -> None:
+        self.time = time
+        self.host = host
+        self.conn_id = conn_id
+        self.local = local
+        self.remote = remote
+        self.old = old
+        self.new = new
+        self.cause = cause
+
+    @property
+    def cause_text(self) -> str:
+        cause = self.cause
+        if isinstance(cause, Segment):
+            return "rcv " + cause.format()
+        return str(cause)
+
+    def __repr__(self) -> str:
+        return f"<StateChange {self}>"
+
+    def __str__(self) -> str:
+        return (f"{fmt_time(self.time)} {self.host} {fmt_addr(self.local)}: "
+                f"{self.old} -> {self.new} ({self.cause_text})")
+
+
+class TimerRecord:
+    """A timer of a connection fired."""
+
+    __slots__ = ("time", "host", "conn_id", "local", "remote", "name")
+
+    kind = "timer"
+
+    def __init__(self, time: int, host: str, conn_id: int, local: tuple[str, int],
+                 remote: tuple[str, int], name: str) -> None:
+        self.time = time
+        self.host = host
+        self.conn_id = conn_id
+        self.local = local
+        self.remote = remote
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"{fmt_time(self.time)} {self.host} {fmt_addr(self.local)}: {self.name} timer fired"
+
+
+class CallRecord:
+    """A socket call: ``phase`` is ``"call"``, ``"blocked"``, ``"return"`` or ``"raise"``."""
+
+    __slots__ = ("time", "host", "fd", "name", "phase", "detail", "conn_id")
+
+    kind = "call"
+
+    def __init__(self, time: int, host: str, fd: int, name: str, phase: str,
+                 detail: str = "", conn_id: int = 0) -> None:
+        self.time = time
+        self.host = host
+        self.fd = fd
+        self.name = name
+        self.phase = phase
+        self.detail = detail
+        self.conn_id = conn_id
+
+    def __str__(self) -> str:
+        text = {"call": "", "blocked": " blocks", "return": " returns", "raise": " raises"}[self.phase]
+        detail = f" {self.detail}" if self.detail else ""
+        return f"{fmt_time(self.time)} {self.host} fd {self.fd}: {self.name}{text}{detail}"
+
+
+class Trace:
+    """Everything that happened on a network, in order."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.records: list[Any] = []
+        self.packets: list[Packet] = []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def segments(self) -> list[Packet]:
+        """Every segment sent, in send order."""
+        return list(self.packets)
+
+    def state_changes(self) -> list[StateChange]:
+        return [r for r in self.records if r.kind == "state"]
+
+    def calls(self) -> list[CallRecord]:
+        return [r for r in self.records if r.kind == "call"]
+
+    def lines(self) -> list[str]:
+        """Every record as one line, packets at their send time."""
+        out = []
+        for r in self.records:
+            if r.kind == "segment":
+                out.append(f"{fmt_time(r.sent_at_ticks)} {r}")
+            else:
+                out.append(str(r))
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
