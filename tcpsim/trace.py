@@ -189,3 +189,9 @@ class Trace:
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+    def ladder(self, naming: str = "symbolic", width: int = 80) -> str:
+        """A text ladder diagram of the run: one column per host, an arrow per segment."""
+        from .export.ladder import text_ladder
+
+        return text_ladder(self, naming=naming, width=width)
