@@ -440,7 +440,8 @@ class Connection(TCB):
                 self.rcv_nxt = (self.rcv_nxt + len(payload)) & MASK
                 if self.ooo:
                     if self.reassemble():
-                        fin = FIN
+                        fin = FIN                      # the stored FIN is next now
+                        seq = (self.rcv_nxt - len(payload)) & MASK
                     self.ack_pending = True
                     self.delack_count = 2              # a filled gap is acknowledged at once
                 else:

@@ -1,4 +1,4 @@
-"""The TCP state machine as data: every transition tcpsim makes, and nothing else.
+r"""The TCP state machine as data: every transition tcpsim makes, and nothing else.
 
 Rule 1 (after h11): everything that decides *which state comes next* lives in
 this table.  The engine (connection.py) classifies an event into an ``Input``,

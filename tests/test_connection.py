@@ -1,0 +1,459 @@
+"""The sans-IO engine, state by state, against RFC 9293's figures and 3.10's rules.
+
+Our side is port 1000 with ISS 100; the peer is port 80 with ISS 300, as in
+RFC 9293 Figure 7 (the basic three-way handshake).
+"""
+
+import errno
+
+import pytest
+
+from support import ACK, FIN, PSH, RST, SYN, connection, seg
+from tcpsim import Config, State
+from tcpsim.timers import to_ticks
+
+S = State
+T0 = 0
+
+
+def snapshot(conn):
+    return (conn.state, conn.snd_una, conn.snd_nxt, conn.rcv_nxt)
+
+
+@pytest.fixture
+def in_syn_sent():
+    conn, sink = connection()
+    conn.open_active(100, T0)
+    return conn, sink
+
+
+@pytest.fixture
+def in_established(in_syn_sent):
+    conn, sink = in_syn_sent
+    sink.take()
+    conn.segment_arrives(seg(300, 101, SYN | ACK, mss=1460), T0 + 10)
+    sink.take()
+    return conn, sink
+
+
+@pytest.fixture
+def in_fin_wait_1(in_established):
+    conn, sink = in_established
+    conn.close(20)
+    return conn, sink
+
+
+@pytest.fixture
+def in_fin_wait_2(in_fin_wait_1):
+    conn, sink = in_fin_wait_1
+    sink.take()
+    conn.segment_arrives(seg(301, 102), 30)
+    return conn, sink
+
+
+@pytest.fixture
+def in_close_wait(in_established):
+    conn, sink = in_established
+    conn.segment_arrives(seg(301, 101, FIN | ACK), 20)
+    sink.take()
+    return conn, sink
+
+
+@pytest.fixture
+def in_time_wait(in_fin_wait_2):
+    conn, sink = in_fin_wait_2
+    conn.segment_arrives(seg(301, 102, FIN | ACK), 40)
+    return conn, sink
+
+
+class TestSynSent:
+    def test_active_open_sends_syn_with_iss_and_mss(self, in_syn_sent):
+        conn, sink = in_syn_sent
+        (syn,) = sink.sent
+        assert (syn.flags, syn.seq, syn.mss) == (SYN, 100, 1460)
+        assert snapshot(conn) == (S.SYN_SENT, 100, 101, 0)
+
+    def test_syn_ack_establishes_and_acks_k_plus_1(self, in_syn_sent):
+        conn, sink = in_syn_sent
+        sink.take()
+        conn.segment_arrives(seg(300, 101, SYN | ACK, window=5000, mss=536), 10)
+        (ack,) = sink.sent
+        assert (ack.flags, ack.seq, ack.ack) == (ACK, 101, 301)     # ACK seq=J+1 ack=K+1
+        assert snapshot(conn) == (S.ESTABLISHED, 101, 101, 301)
+        assert (conn.irs, conn.snd_wnd, conn.send_mss) == (300, 5000, 536)
+
+    def test_syn_alone_is_simultaneous_open(self, in_syn_sent):
+        conn, sink = in_syn_sent
+        sink.take()
+        conn.segment_arrives(seg(300, 0, SYN), 10)
+        (synack,) = sink.sent
+        assert (synack.flags, synack.seq, synack.ack) == (SYN | ACK, 100, 301)
+        assert conn.state is S.SYN_RECEIVED
+
+    def test_bad_ack_gets_rst_with_seq_of_seg_ack(self, in_syn_sent):
+        conn, sink = in_syn_sent
+        sink.take()
+        conn.segment_arrives(seg(300, 555, SYN | ACK), 10)
+        (rst,) = sink.sent
+        assert (rst.flags, rst.seq) == (RST, 555)
+        assert conn.state is S.SYN_SENT
+
+    def test_rst_acking_our_syn_refuses(self, in_syn_sent):
+        conn, _ = in_syn_sent
+        conn.segment_arrives(seg(0, 101, RST | ACK), 10)
+        assert conn.state is S.CLOSED and conn.error == errno.ECONNREFUSED
+
+    def test_rst_without_ack_is_ignored(self, in_syn_sent):
+        conn, _ = in_syn_sent
+        conn.segment_arrives(seg(0, 0, RST), 10)
+        assert conn.state is S.SYN_SENT
+
+    def test_syn_is_retransmitted_with_backoff_then_gives_up(self):
+        conn, sink = connection(Config(syn_retries=2))
+        conn.open_active(100, 0)
+        times = []
+        now = 0
+        while conn.state is S.SYN_SENT:
+            now = conn.next_deadline()
+            conn.on_timer(now)
+            times.append(now)
+        sent = sink.take()
+        assert [s.seq for s in sent] == [100, 100, 100]                 # same seq every time
+        assert times == [to_ticks(1), to_ticks(3), to_ticks(7)]         # 1, 2, 4 s apart
+        assert conn.error == errno.ETIMEDOUT and conn.state is S.CLOSED
+
+
+class TestListenAndSynReceived:
+    def passive(self):
+        conn, sink = connection()
+        conn.state = S.LISTEN
+        conn.history = [S.LISTEN]
+        conn.set_iss(300)
+        return conn, sink
+
+    def test_syn_gets_syn_ack(self):
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN, mss=1460, src_port=80), 0)
+        (synack,) = sink.sent
+        assert (synack.flags, synack.seq, synack.ack) == (SYN | ACK, 300, 101)
+        assert conn.state is S.SYN_RECEIVED and conn.passive
+
+    def test_ack_of_syn_establishes(self):
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        conn.segment_arrives(seg(101, 301), 10)
+        assert snapshot(conn) == (S.ESTABLISHED, 301, 301, 101)
+
+    def test_duplicate_syn_gets_the_syn_ack_again(self):
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        sink.take()
+        conn.segment_arrives(seg(100, 0, SYN), 5)
+        (again,) = sink.sent
+        assert (again.flags, again.seq, again.ack) == (SYN | ACK, 300, 101)
+
+    def test_unacceptable_ack_gets_rst(self):
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        sink.take()
+        conn.segment_arrives(seg(101, 999), 10)
+        (rst,) = sink.sent
+        assert (rst.flags, rst.seq) == (RST, 999)
+        assert conn.state is S.SYN_RECEIVED
+
+    def test_rst_returns_a_passive_tcb_to_listen(self):
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        conn.segment_arrives(seg(101, 0, RST), 10)
+        assert conn.state is S.LISTEN
+
+    def test_first_data_segment_completes_the_handshake(self):
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        conn.segment_arrives(seg(101, 301, PSH | ACK, payload=b"hi"), 10)
+        assert conn.state is S.ESTABLISHED and bytes(conn.rcv_buf) == b"hi"
+
+
+class TestEstablished:
+    def test_data_is_acked_and_buffered(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 101, PSH | ACK, payload=b"hello"), 20)
+        (ack,) = sink.sent
+        assert (ack.ack, ack.window) == (306, 65535 - 5)
+        assert conn.receive(100, 30) == b"hello"
+
+    def test_send_segments_to_the_peers_mss(self):
+        conn, sink = connection()
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK, mss=500), 10)
+        sink.take()
+        assert conn.send(b"x" * 1200, 20) == 1200
+        sizes = [len(s.payload) for s in sink.sent]
+        assert sizes == [500, 500, 200]
+        assert [s.seq for s in sink.sent] == [101, 601, 1101]
+        assert sink.sent[-1].flags == PSH | ACK
+
+    def test_send_respects_the_peers_window(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 101, window=1000), 15)
+        sink.take()
+        conn.send(b"x" * 3000, 20)
+        assert sum(len(s.payload) for s in sink.take()) == 1000
+        conn.segment_arrives(seg(301, 1101, window=1000), 30)   # acked and reopened
+        assert sum(len(s.payload) for s in sink.take()) == 1000
+
+    def test_out_of_order_is_reassembled(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(304, 101, payload=b"def"), 20)
+        (dup,) = sink.take()
+        assert dup.ack == 301                                  # duplicate ACK: still want 301
+        conn.segment_arrives(seg(301, 101, payload=b"abc"), 21)
+        (ack,) = sink.take()
+        assert ack.ack == 307
+        assert conn.receive(100, 22) == b"abcdef"
+
+    def test_duplicate_data_is_dropped_and_acked(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 101, payload=b"abc"), 20)
+        conn.segment_arrives(seg(301, 101, payload=b"abc"), 21)
+        assert [s.ack for s in sink.take()] == [304, 304]
+        assert conn.receive(100, 22) == b"abc"
+
+    def test_overlapping_retransmission_delivers_only_new_bytes(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 101, payload=b"abc"), 20)
+        conn.segment_arrives(seg(302, 101, payload=b"bcde"), 21)
+        assert conn.receive(100, 22) == b"abcde"
+
+    def test_segment_outside_the_window_gets_an_ack_and_is_dropped(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301 + 70000, 101, payload=b"zz"), 20)
+        (ack,) = sink.take()
+        assert (ack.flags, ack.seq, ack.ack) == (ACK, 101, 301)
+        assert conn.rcv_nxt == 301 and not conn.ooo
+
+    def test_ack_of_unsent_data_gets_an_ack_and_is_dropped(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 5000), 20)
+        (ack,) = sink.take()
+        assert ack.seq == 101 and conn.snd_una == 101
+
+    def test_rst_with_exact_rcv_nxt_resets(self, in_established):
+        conn, _ = in_established
+        conn.segment_arrives(seg(301, 0, RST), 20)
+        assert conn.state is S.CLOSED and conn.error == errno.ECONNRESET
+
+    def test_in_window_rst_not_at_rcv_nxt_gets_a_challenge_ack(self, in_established):
+        # RFC 5961 3.2
+        conn, sink = in_established
+        conn.segment_arrives(seg(301 + 100, 0, RST), 20)
+        (challenge,) = sink.take()
+        assert (challenge.flags, challenge.seq, challenge.ack) == (ACK, 101, 301)
+        assert conn.state is S.ESTABLISHED
+
+    def test_rst_outside_the_window_is_dropped_silently(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301 + 100_000, 0, RST), 20)
+        assert sink.take() == [] and conn.state is S.ESTABLISHED
+
+    def test_syn_gets_a_challenge_ack(self, in_established):
+        # RFC 5961 4.2: any SYN in a synchronized state, in window or not
+        conn, sink = in_established
+        for seq in (301, 301 + 10, 9999999):
+            conn.segment_arrives(seg(seq, 0, SYN), 20)
+            (challenge,) = sink.take()
+            assert (challenge.flags, challenge.seq, challenge.ack) == (ACK, 101, 301)
+        assert conn.state is S.ESTABLISHED
+
+    def test_challenge_acks_can_be_rate_limited(self):
+        conn, sink = connection(Config(challenge_ack_limit=2))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        for _ in range(5):
+            conn.segment_arrives(seg(301, 0, SYN), 20)
+        assert len(sink.take()) == 2
+
+    def test_fin_moves_to_close_wait_and_is_acked(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 101, FIN | ACK), 20)
+        (ack,) = sink.take()
+        assert ack.ack == 302 and conn.state is S.CLOSE_WAIT and conn.fin_received
+
+    def test_fin_after_a_gap_waits_for_the_gap(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(304, 101, FIN | ACK, payload=b"def"), 20)
+        assert conn.state is S.ESTABLISHED and not conn.fin_received
+        conn.segment_arrives(seg(301, 101, payload=b"abc"), 21)
+        assert conn.state is S.CLOSE_WAIT and conn.rcv_nxt == 308
+        assert conn.receive(100, 22) == b"abcdef"
+
+    def test_rtt_sample_sets_rto_per_rfc_6298(self):
+        conn, sink = connection(Config(rto_min=0.001))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), to_ticks(0.1))
+        # first sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4*RTTVAR = 3R
+        assert conn.rto.srtt == to_ticks(0.1)
+        assert conn.rto.rto == to_ticks(0.3)
+
+    def test_data_retransmission_backs_off_then_times_out(self):
+        conn, sink = connection(Config(retries=3))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.send(b"data", 20)
+        times = []
+        while conn.state is S.ESTABLISHED:
+            t = conn.next_deadline()
+            times.append(t)
+            conn.on_timer(t)
+        resent = [s for s in sink.take() if s.payload]
+        assert [s.seq for s in resent] == [101] * 4
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert gaps == [to_ticks(2), to_ticks(4), to_ticks(8)]         # doubling
+        assert conn.error == errno.ETIMEDOUT
+
+
+class TestZeroWindow:
+    def test_persist_probe_carries_one_new_octet(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 101, window=0), 15)
+        sink.take()
+        conn.send(b"abc", 20)
+        assert sink.take() == []                    # nothing fits a zero window
+        t = conn.next_deadline()
+        conn.on_timer(t)
+        (probe,) = sink.take()
+        assert (probe.seq, probe.payload) == (101, b"a")
+        conn.segment_arrives(seg(301, 101, window=0), t + 10)   # still closed: probe again later
+        t2 = conn.next_deadline()
+        assert t2 - t == 2 * (t - 20)                # the persist interval backs off
+        conn.segment_arrives(seg(301, 101, window=100), t + 20)  # the window opens
+        sent = sink.take()
+        assert b"".join(s.payload for s in sent) == b"abc" and sent[0].seq == 101
+
+    def test_receiver_with_full_buffer_advertises_zero_and_acks_probes(self):
+        conn, sink = connection(Config(recv_buffer=4))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.segment_arrives(seg(301, 101, payload=b"abcd"), 20)
+        (ack,) = sink.take()
+        assert (ack.ack, ack.window) == (305, 0)
+        conn.segment_arrives(seg(305, 101, payload=b"e"), 30)   # a probe
+        (ack,) = sink.take()
+        assert (ack.ack, ack.window) == (305, 0)
+        assert conn.receive(4, 40) == b"abcd"
+        (update,) = sink.take()                                  # the window update
+        assert (update.ack, update.window) == (305, 4)
+
+
+class TestClosing:
+    def test_close_sends_fin_after_queued_data(self, in_established):
+        conn, sink = in_established
+        conn.segment_arrives(seg(301, 101, window=0), 15)
+        sink.take()
+        conn.send(b"xy", 16)
+        conn.close(17)
+        assert conn.state is S.FIN_WAIT_1 and sink.take() == []    # FIN waits behind the data
+        conn.segment_arrives(seg(301, 101, window=100), 18)
+        (data,) = sink.take()
+        assert data.payload == b"xy" and data.flags & FIN and data.seq == 101
+
+    def test_fin_wait_1_ack_of_fin(self, in_fin_wait_1):
+        conn, sink = in_fin_wait_1
+        (fin,) = sink.take()
+        assert (fin.flags, fin.seq, fin.ack) == (FIN | ACK, 101, 301)
+        conn.segment_arrives(seg(301, 102), 30)
+        assert conn.state is S.FIN_WAIT_2
+
+    def test_fin_wait_2_fin_to_time_wait_for_2msl(self, in_fin_wait_2):
+        conn, sink = in_fin_wait_2
+        conn.segment_arrives(seg(301, 102, FIN | ACK), 40)
+        (ack,) = sink.take()
+        assert (ack.seq, ack.ack) == (102, 302)
+        assert conn.state is S.TIME_WAIT
+        assert conn.next_deadline() == 40 + to_ticks(240.0)
+
+    def test_simultaneous_close_goes_through_closing(self, in_fin_wait_1):
+        conn, sink = in_fin_wait_1
+        sink.take()
+        conn.segment_arrives(seg(301, 101, FIN | ACK), 30)      # their FIN, not acking ours
+        assert conn.state is S.CLOSING
+        conn.segment_arrives(seg(302, 102), 40)
+        assert conn.state is S.TIME_WAIT
+
+    def test_close_wait_close_last_ack(self, in_close_wait):
+        conn, sink = in_close_wait
+        conn.close(50)
+        (fin,) = sink.take()
+        assert (fin.flags, fin.seq, fin.ack) == (FIN | ACK, 101, 302)
+        assert conn.state is S.LAST_ACK
+        conn.segment_arrives(seg(302, 102), 60)
+        assert conn.state is S.CLOSED
+        assert conn.history == [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK, S.CLOSED]
+
+    def test_lost_fin_is_retransmitted(self, in_fin_wait_1):
+        conn, sink = in_fin_wait_1
+        sink.take()
+        conn.on_timer(conn.next_deadline())
+        (fin,) = sink.take()
+        assert fin.flags & FIN and fin.seq == 101
+
+
+class TestTimeWait:
+    def test_rst_is_ignored(self, in_time_wait):
+        # RFC 1337: no TIME-WAIT assassination
+        conn, _ = in_time_wait
+        conn.segment_arrives(seg(302, 0, RST), 50)
+        assert conn.state is S.TIME_WAIT
+
+    def test_syn_gets_a_challenge_ack(self, in_time_wait):
+        conn, sink = in_time_wait
+        sink.take()
+        conn.segment_arrives(seg(5000, 0, SYN), 50)
+        (ack,) = sink.take()
+        assert (ack.flags, ack.seq, ack.ack) == (ACK, 102, 302)
+        assert conn.state is S.TIME_WAIT
+
+    def test_retransmitted_fin_is_acked_and_restarts_the_timer(self, in_time_wait):
+        conn, sink = in_time_wait
+        sink.take()
+        conn.segment_arrives(seg(301, 102, FIN | ACK), 1000)
+        (ack,) = sink.take()
+        assert ack.ack == 302
+        assert conn.next_deadline() == 1000 + to_ticks(240.0)
+
+    def test_2msl_timeout_closes(self, in_time_wait):
+        conn, _ = in_time_wait
+        conn.on_timer(conn.next_deadline())
+        assert conn.state is S.CLOSED
+
+
+class TestAbort:
+    def test_abort_sends_rst_with_snd_nxt(self, in_established):
+        conn, sink = in_established
+        conn.abort(20)
+        (rst,) = sink.take()
+        assert (rst.flags, rst.seq) == (RST, 101)
+        assert conn.state is S.CLOSED
+
+    def test_abort_in_syn_sent_sends_nothing(self, in_syn_sent):
+        conn, sink = in_syn_sent
+        sink.take()
+        conn.abort(5)
+        assert sink.take() == [] and conn.state is S.CLOSED
+
+
+@pytest.mark.parametrize("iss", [0, 2**32 - 3, 2**32 - 1])
+def test_wraparound_is_invisible(iss):
+    conn, sink = connection()
+    conn.open_active(iss, 0)
+    conn.segment_arrives(seg(2**32 - 2, (iss + 1) % 2**32, SYN | ACK, mss=1460), 10)
+    sink.take()
+    conn.send(b"x" * 3000, 20)
+    sent = sink.take()
+    assert [s.seq for s in sent] == [(iss + 1 + k) % 2**32 for k in (0, 1460, 2920)]
+    conn.segment_arrives(seg(2**32 - 1, (iss + 3001) % 2**32, payload=b"abc"), 30)
+    assert conn.snd_una == (iss + 3001) % 2**32 and conn.rcv_nxt == 2
+    assert len(conn.snd_buf) == 0 and conn.receive(10, 40) == b"abc"
