@@ -140,7 +140,7 @@ class Connection(TCB):
         self.state = t.next
         self.history.append(t.next)
         self.sink.state_changed(self, old, t.next, cause)
-        send = t.send
+        send = t.bits
         if send:
             if send & SYN:
                 self._send_syn(now)

@@ -57,7 +57,7 @@ applies after a passive OPEN; RST and ABORT reach CLOSED from every state):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
 
@@ -86,6 +86,8 @@ class Input(Enum):
     def __str__(self) -> str:
         return self.value
 
+    __hash__ = object.__hash__   # singletons: identity hashing keeps table lookups in C
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -95,6 +97,10 @@ class Transition:
     send: Flags = Flags(0)
     action: str = ""
     rfc: str = ""
+    bits: int = field(default=0, compare=False, repr=False)   # int(send), for the engine
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bits", int(self.send))
 
     @property
     def label_action(self) -> str:

@@ -21,6 +21,10 @@ class State(Enum):
     def __str__(self) -> str:
         return self.value
 
+    # Members are singletons: hash by identity, in C (Enum's own __hash__ is Python code
+    # and shows up in profiles of the segment-arrival path).
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         return f"State.{self.name}"
 

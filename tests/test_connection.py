@@ -457,3 +457,58 @@ def test_wraparound_is_invisible(iss):
     conn.segment_arrives(seg(2**32 - 1, (iss + 3001) % 2**32, payload=b"abc"), 30)
     assert conn.snd_una == (iss + 3001) % 2**32 and conn.rcv_nxt == 2
     assert len(conn.snd_buf) == 0 and conn.receive(10, 40) == b"abc"
+
+
+class TestOptions:
+    def test_delayed_ack_acks_every_second_segment(self):
+        # RFC 1122 4.2.3.2: an ACK for at least every second full-sized segment
+        conn, sink = connection(Config(delayed_ack=True))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.segment_arrives(seg(301, 101, payload=b"a" * 1460), 20)
+        assert sink.take() == []
+        conn.segment_arrives(seg(1761, 101, payload=b"b" * 1460), 21)
+        (ack,) = sink.take()
+        assert ack.ack == 301 + 2920
+
+    def test_delayed_ack_timer_fires_after_ack_delay(self):
+        conn, sink = connection(Config(delayed_ack=True, ack_delay=0.04))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.segment_arrives(seg(301, 101, payload=b"a"), 20)
+        assert sink.take() == [] and conn.next_deadline() == 20 + to_ticks(0.04)
+        conn.on_timer(conn.next_deadline())
+        (ack,) = sink.take()
+        assert ack.ack == 302
+
+    def test_data_going_out_carries_the_delayed_ack(self):
+        conn, sink = connection(Config(delayed_ack=True))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.segment_arrives(seg(301, 101, payload=b"ping"), 20)
+        conn.send(b"pong", 21)
+        (reply,) = sink.take()
+        assert (reply.payload, reply.ack) == (b"pong", 305)
+        assert conn.t_delack is None
+
+    def test_nagle_holds_small_segments_while_data_is_unacked(self):
+        # RFC 896
+        conn, sink = connection(Config(nagle=True))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK, mss=1460), 10)
+        sink.take()
+        conn.send(b"a", 20)
+        conn.send(b"b", 21)
+        conn.send(b"c", 22)
+        assert [s.payload for s in sink.take()] == [b"a"]
+        conn.segment_arrives(seg(301, 102), 30)
+        assert [s.payload for s in sink.take()] == [b"bc"]
+
+    def test_without_nagle_every_send_goes_out(self, in_established):
+        conn, sink = in_established
+        conn.send(b"a", 20)
+        conn.send(b"b", 21)
+        assert [s.payload for s in sink.take()] == [b"a", b"b"]
