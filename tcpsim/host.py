@@ -57,6 +57,7 @@ class Host:
         self._next_port = EPHEMERAL_FIRST
         self._next_fd = 3
         self._free_fds: list[int] = []
+        self._routes: dict[str, tuple] = {}      # destination address -> the network's route
         self.stats = {"dropped_syn_backlog": 0, "rst_sent": 0}
 
     def __repr__(self) -> str:

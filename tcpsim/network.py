@@ -101,7 +101,6 @@ class Network:
         self._now = 0
         self._next_packet = 1
         self._next_conn = 1
-        self._packets: dict[int, Packet] = {}   # in flight, by id
         self._current: Process | None = None
         self.trace = Trace(enabled=trace)
         self.stats = {"bad_checksum": 0, "lost": 0, "duplicated": 0, "reordered": 0}
@@ -131,6 +130,7 @@ class Network:
         host = Host(self, name, address)
         self.hosts[name] = host
         self._by_addr[address] = host
+        self._forget_routes()
         return host
 
     def host(self, name_or_address: str) -> "Host":
@@ -202,6 +202,15 @@ class Network:
             if event is not None:
                 return event
         return None
+
+    def _advance(self) -> bool:
+        """Run the next live event (no Event built); False when nothing is scheduled."""
+        queue = self._queue
+        step = self._step
+        while queue:
+            if step(False) is not None:
+                return True
+        return False
 
     def run(self, until: float | None = None, max_events: int = 10_000_000) -> int:
         """Step until nothing is scheduled, or the next event lies after ``until``."""
@@ -284,12 +293,26 @@ class Network:
 
     # -- the wire ------------------------------------------------------------------
 
-    def _transmit(self, src: "Host", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
-        """Put a segment on the link from ``src`` to ``dst_addr``; faults are decided here."""
+    def _route(self, src: "Host", dst_addr: str) -> tuple:
+        """(destination host or None, its name, delay in ticks, Link or None), cached per host."""
         dst = self._by_addr.get(dst_addr)
         dst_name = dst.name if dst is not None else dst_addr
         link = self._links.get((src.name, dst_name))
-        delay = self._delay if link is None else link.delay
+        route = (dst, dst_name, self._delay if link is None else link.delay,
+                 link if link is not None and link.faulty else None)
+        src._routes[dst_addr] = route
+        return route
+
+    def _forget_routes(self) -> None:
+        for host in self.hosts.values():
+            host._routes.clear()
+
+    def _transmit(self, src: "Host", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
+        """Put a segment on the link from ``src`` to ``dst_addr``; faults are decided here."""
+        route = src._routes.get(dst_addr)
+        if route is None:
+            route = self._route(src, dst_addr)
+        dst, dst_name, delay, link = route
         now = self._now
         pid = self._next_packet
         self._next_packet = pid + 1
@@ -302,7 +325,7 @@ class Network:
             pkt.fate = "dropped"
             pkt.reason = "no route"
             return pkt
-        if link is not None and link.faulty:
+        if link is not None:
             rng = self.rng
             if link.loss and rng.random() < link.loss:
                 pkt.fate = "dropped"
@@ -315,13 +338,12 @@ class Network:
                 pkt.arrives_at_ticks = now + delay + int(delay * (0.5 + 2 * rng.random())) + 1
                 self.stats["reordered"] += 1
             if link.duplicate and rng.random() < link.duplicate:
-                self._packets[pid] = pkt
                 self._push(pkt.arrives_at_ticks, ARRIVAL, pkt)
                 self.stats["duplicated"] += 1
                 self._copy(pkt, pkt.arrives_at_ticks + 1 + int(delay * rng.random()))
                 return pkt
-        self._packets[pid] = pkt
-        self._push(pkt.arrives_at_ticks, ARRIVAL, pkt)
+        self._order += 1
+        heappush(self._queue, (pkt.arrives_at_ticks, self._order, ARRIVAL, pkt))
         return pkt
 
     def _copy(self, pkt: Packet, arrives_at: int) -> Packet:
@@ -334,12 +356,10 @@ class Network:
         if self.trace.enabled:
             self.trace.records.append(dup)
             self.trace.packets.append(dup)
-        self._packets[pid] = dup
         self._push(arrives_at, ARRIVAL, dup)
         return dup
 
     def _arrive(self, pkt: Packet) -> None:
-        del self._packets[pkt.id]
         if pkt.corrupted:
             pkt.fate = "dropped"
             pkt.reason = "bad checksum"
@@ -353,19 +373,23 @@ class Network:
     @property
     def in_flight(self) -> list[Packet]:
         """Segments sent and not yet arrived, by arrival time (then id)."""
-        return sorted(self._packets.values(), key=lambda p: (p.arrives_at_ticks, p.id))
+        seen = {}
+        for when, _, kind, obj in self._queue:
+            if kind == ARRIVAL and obj.fate == "in flight" and obj.arrives_at_ticks == when:
+                seen[obj.id] = obj
+        return sorted(seen.values(), key=lambda p: (p.arrives_at_ticks, p.id))
 
     def packet(self, packet_id: int) -> Packet:
         """The in-flight packet with this id (KeyError saying so if none)."""
-        try:
-            return self._packets[packet_id]
-        except (KeyError, TypeError):
-            raise KeyError(f"no packet #{packet_id} in flight") from None
+        for when, _, kind, obj in self._queue:
+            if kind == ARRIVAL and obj.id == packet_id and obj.fate == "in flight" \
+                    and obj.arrives_at_ticks == when:
+                return obj
+        raise KeyError(f"no packet #{packet_id} in flight")
 
     def drop(self, packet_id: int) -> Packet:
         """Drop one in-flight packet: it never arrives."""
         pkt = self.packet(packet_id)
-        del self._packets[pkt.id]
         pkt.fate = "dropped"
         pkt.reason = "dropped by hand"
         return pkt
@@ -404,6 +428,7 @@ class Network:
         ticks = self._delay if delay is None else to_ticks(delay)
         for key in ((ha.name, hb.name), (hb.name, ha.name)):
             self._links[key] = Link(ticks, loss, duplicate, reorder, corrupt)
+        self._forget_routes()
 
     def link(self, a: str, b: str) -> Link:
         """The settings of the link from ``a`` to ``b``."""

@@ -194,7 +194,7 @@ def block_until(net: "Network", ready: Callable[[], bool], subscribe: Callable[[
             while not ready():
                 if deadline is not None and net._now >= deadline:
                     raise TimeoutError("timed out")
-                if net.step() is None:
+                if not net._advance():
                     raise Deadlock(f"{what()}, but nothing is left to run")
         else:
             while not ready():
