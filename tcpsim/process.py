@@ -31,6 +31,9 @@ class _Killed(BaseException):
 
 _NOT_YET = object()
 
+# A blocking call outside any process gives up (Deadlock) after this much virtual time.
+STALL_LIMIT = 86_400 * 1_000_000     # one virtual day, in ticks
+
 
 class Call:
     """The handle of a spawned process (or of one blocking call).
@@ -191,11 +194,17 @@ def block_until(net: "Network", ready: Callable[[], bool], subscribe: Callable[[
         handle = net.call_at(deadline, waker, host_name, f"timeout of {what()} expires")
     try:
         if proc is None:
+            give_up = net._now + STALL_LIMIT
             while not ready():
                 if deadline is not None and net._now >= deadline:
                     raise TimeoutError("timed out")
                 if not net._advance():
                     raise Deadlock(f"{what()}, but nothing is left to run")
+                if net._now > give_up:
+                    # Only timers that can never help are left (a peer that never
+                    # reads keeps zero-window probes going forever).
+                    raise Deadlock(f"{what()}, still, after {STALL_LIMIT // 1_000_000} "
+                                   f"virtual seconds; use settimeout() to wait that long")
         else:
             while not ready():
                 if deadline is not None and net._now >= deadline:

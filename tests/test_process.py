@@ -147,3 +147,13 @@ def test_close_ends_blocked_processes():
     call = server.spawn(s.accept)
     net.close()
     assert call.done and isinstance(call.exception, Deadlock)
+
+
+def test_a_peer_that_never_reads_is_a_deadlock_not_a_hang():
+    from support import established
+    from tcpsim import Config
+
+    net, cli, conn = established(config=Config(recv_buffer=1000, send_buffer=1000))
+    with pytest.raises(Deadlock, match="waiting for send buffer space"):
+        cli.sendall(b"x" * 10_000)
+    assert net.now > 86_400
