@@ -57,6 +57,7 @@ class Host:
         self._next_port = EPHEMERAL_FIRST
         self._next_fd = 3
         self._free_fds: list[int] = []
+        self._port_users: dict[int, int] = {}     # local port -> connections using it
         self._routes: dict[str, tuple] = {}      # destination address -> the network's route
         self.stats = {"dropped_syn_backlog": 0, "rst_sent": 0}
 
@@ -106,7 +107,7 @@ class Host:
             return True
         if reuse:
             return False
-        return any(key[0] == port for key in self._conns)
+        return port in self._port_users
 
     def _ephemeral_port(self) -> int:
         span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1
@@ -151,10 +152,21 @@ class Host:
         if new is State.CLOSED:
             self._forget(conn)
 
+    def _register(self, conn: Connection) -> None:
+        port = conn.local[1]
+        self._conns[(port, conn.remote[0], conn.remote[1])] = conn
+        self._port_users[port] = self._port_users.get(port, 0) + 1
+
     def _forget(self, conn: Connection) -> None:
-        key = (conn.local[1], conn.remote[0], conn.remote[1])
+        port = conn.local[1]
+        key = (port, conn.remote[0], conn.remote[1])
         if self._conns.get(key) is conn:
             del self._conns[key]
+            left = self._port_users[port] - 1
+            if left:
+                self._port_users[port] = left
+            else:
+                del self._port_users[port]
 
     # -- demultiplexing -------------------------------------------------------------------
 
@@ -187,6 +199,6 @@ class Host:
         child.history = [State.LISTEN]
         child.owner = listener
         child.set_iss(self.net._isn())
-        self._conns[(seg.dst_port, src_addr, seg.src_port)] = child
+        self._register(child)
         listener.pending.add(child)
         child.segment_arrives(seg, self.net._now)

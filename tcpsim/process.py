@@ -16,6 +16,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
+from .timers import to_ticks
+
 if TYPE_CHECKING:
     from .host import Host
     from .network import Network
@@ -184,8 +186,6 @@ def block_until(net: "Network", ready: Callable[[], bool], subscribe: Callable[[
         return
     if timeout is not None and timeout <= 0:
         raise BlockingIOError(11, "Resource temporarily unavailable")
-    from .timers import to_ticks
-
     deadline = None if timeout is None else net._now + to_ticks(timeout)
     proc = net._current
     handle = None

@@ -327,7 +327,7 @@ class Socket:
         conn.owner = self
         self._conn = conn
         self._reset_seen = False
-        host._conns[key] = conn
+        host._register(conn)
         self._record("connect()", "call", f"{name}:{port}")
         conn.open_active(self._net._isn(), self._net._now)
         if self._timeout == 0:
