@@ -34,40 +34,12 @@ REPLY = b"r" * 100
 
 # -- lifecycles ---------------------------------------------------------------------
 
-def sim_lifecycles(n: int) -> float:
+def lifecycles(n: int, new_socket, srv, addr, finish=lambda: None) -> float:
     """Full lifecycles per wall second: connect, accept, 100-byte request and reply,
-    both close, TIME-WAIT expired in virtual time."""
-    net = Network(seed=1, trace=False)
-    client, server = net.add_host("client"), net.add_host("server")
-    srv = server.socket()
-    srv.bind(("", 80))
-    srv.listen(128)
+    both close.  The same code drives tcpsim and the kernel: the APIs are the same."""
     t = time.perf_counter()
     for _ in range(n):
-        cli = client.socket()
-        cli.connect(("server", 80))
-        conn, _ = srv.accept()
-        cli.sendall(REQUEST)
-        conn.recv(1024)
-        conn.sendall(REPLY)
-        cli.recv(1024)
-        cli.close()
-        conn.recv(1024)
-        conn.close()
-        net.run()
-    return n / (time.perf_counter() - t)
-
-
-def kernel_lifecycles(n: int) -> float:
-    """The same lifecycle over real sockets on 127.0.0.1, driven from Python."""
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(128)
-    addr = srv.getsockname()
-    t = time.perf_counter()
-    for _ in range(n):
-        cli = socket.socket()
+        cli = new_socket()
         cli.connect(addr)
         conn, _ = srv.accept()
         cli.sendall(REQUEST)
@@ -77,9 +49,27 @@ def kernel_lifecycles(n: int) -> float:
         cli.close()
         conn.recv(1024)
         conn.close()
-    rate = n / (time.perf_counter() - t)
-    srv.close()
-    return rate
+        finish()
+    return n / (time.perf_counter() - t)
+
+
+def sim_lifecycles(n: int) -> float:
+    """tcpsim, TIME-WAIT expired in virtual time after each lifecycle."""
+    net = Network(seed=1, trace=False)
+    client, server = net.add_host("client"), net.add_host("server")
+    srv = server.socket()
+    srv.bind(("", 80))
+    srv.listen(128)
+    return lifecycles(n, client.socket, srv, ("server", 80), net.run)
+
+
+def kernel_lifecycles(n: int) -> float:
+    """Real sockets on 127.0.0.1, driven from Python."""
+    with socket.socket() as srv:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(128)
+        return lifecycles(n, socket.socket, srv, srv.getsockname())
 
 
 def sim_concurrent_lifecycles(n: int) -> float:
