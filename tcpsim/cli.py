@@ -1,79 +1,254 @@
-"""The ``tcpsim`` command: argparse over the library (thin; no protocol logic)."""
+"""The ``tcpsim`` command: argparse over the REPL and the library (thin; no protocol logic).
+
+    tcpsim demo [SCENARIO]      run a textbook scenario, print its ladder and what to notice
+    tcpsim demo --list          the scenarios, one line each
+    tcpsim repl                 the step-through REPL
+    tcpsim run SCRIPT           a file of REPL commands, as a transcript; exit 1 on a failure
+    tcpsim diagram --out DIR    the state graph and the textbook ladders
+
+Errors are one line on stderr and a non-zero exit.  Only argparse is imported
+up front, so ``tcpsim --help`` is quick; graphviz loads when a picture is drawn.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Sequence, TextIO
+from typing import Any, Sequence, TextIO
+
+NAMINGS = ("symbolic", "relative", "absolute")
 
 
-def _lifecycle(seed: int):
-    """The full lifecycle: handshake, one request and reply, four-way close, TIME-WAIT."""
-    from . import Network
-
-    net = Network(seed=seed)
-    client = net.add_host("client")
-    server = net.add_host("server")
-    srv = server.socket()
-    srv.bind(("", 80))
-    srv.listen(1)
-    cli = client.socket()
-    cli.connect(("server", 80))
-    conn, _ = srv.accept()
-    cli.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    conn.recv(1024)
-    conn.sendall(b"HTTP/1.0 200 OK\r\n\r\nhello")
-    cli.recv(1024)
-    cli.close()                     # the client closes first: it will sit in TIME-WAIT
-    assert conn.recv(1024) == b""   # the server reads end of stream ...
-    conn.close()                    # ... and closes its side
-    srv.close()
-    net.run()
-    return net
+class CliError(Exception):
+    """A one-line error for stderr."""
 
 
-def _print_trace(net, out: TextIO) -> None:
-    from .trace import fmt_time
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line and writes help to the injected stream."""
 
-    isn = {}
-    for p in net.trace.segments():
-        isn.setdefault((p.src, p.segment.src_port), p.segment.seq)
+    out: TextIO | None = None
 
-    def rel(host: str, port: int):
-        base = isn.get((host, port))
-        return (lambda n: str((n - base) & 0xFFFFFFFF)) if base is not None else str
+    def error(self, message: str) -> None:    # type: ignore[override]
+        raise CliError(f"{message} (see '{self.prog} --help')")
 
-    for r in net.trace.records:
-        if r.kind == "segment":
-            seg = r.segment
-            text = seg.format(rel(r.src, seg.src_port), rel(r.dst, seg.dst_port))
-            out.write(f"{fmt_time(r.sent_at_ticks):>12}  {r.src:>8} -> {r.dst:<8} {text}\n")
-        elif r.kind == "state":
-            out.write(f"{fmt_time(r.time):>12}  {r.host:>8}    {r.old} -> {r.new}\n")
-        elif r.kind == "call" and r.phase in ("call", "blocked", "return"):
-            out.write(f"{fmt_time(r.time):>12}  {r.host:>8}    {str(r).split(': ', 1)[1]}\n")
-    out.write("(sequence numbers relative to each side's ISN, as Wireshark shows them)\n")
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            (self.out or sys.stdout).write(message)
 
 
-def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    net = _lifecycle(args.seed)
-    _print_trace(net, out)
-    return 0
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """Options every subcommand takes; on the subparsers they default to 'not given'."""
+    p = argparse.ArgumentParser(add_help=False,
+                                argument_default=None if defaults else argparse.SUPPRESS)
+    kw: dict[str, Any] = {}
+    p.add_argument("--seed", type=int, metavar="N", help="the network's seed (default 0)",
+                   **({"default": 0} if defaults else kw))
+    p.add_argument("--naming", choices=NAMINGS, help="sequence numbers: J+1, 1 or raw",
+                   **({"default": "symbolic"} if defaults else kw))
+    p.add_argument("--pcap", metavar="FILE", help="also write the run as a pcap capture")
+    p.add_argument("--mermaid", metavar="FILE", help="also write the ladder as Mermaid")
+    p.add_argument("--dot", metavar="FILE", help="also write the ladder as Graphviz DOT")
+    colour = p.add_mutually_exclusive_group()
+    colour.add_argument("--color", dest="color", action="store_true",
+                        help="colour states (default: on a terminal, unless NO_COLOR is set)")
+    colour.add_argument("--no-color", dest="color", action="store_false", help="no colour")
+    p.add_argument("--lang", choices=("en", "zh"), help="language of explanations",
+                   **({"default": "en"} if defaults else kw))
+    return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tcpsim", description="A deterministic TCP simulator.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="run a textbook scenario and show it")
-    demo.add_argument("--seed", type=int, default=0, help="the network's seed (default 0)")
+def build_parser(out: TextIO | None = None) -> argparse.ArgumentParser:
+    _Parser.out = out
+    common = _common(defaults=False)
+    parser = _Parser(prog="tcpsim", parents=[_common(defaults=True)],
+                     description="A deterministic TCP simulator: see TCP, step through it, test with it.")
+    parser.set_defaults(color=None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    demo = sub.add_parser("demo", parents=[common], help="run a textbook scenario and show it",
+                          description="Run a scenario (default: lifecycle); print its ladder "
+                                      "and what to notice.")
+    demo.add_argument("scenario", nargs="?", default="lifecycle", help="which scenario")
+    demo.add_argument("--list", action="store_true", help="list the scenarios")
+    demo.add_argument("--transcript", action="store_true",
+                      help="also print the script's transcript")
     demo.set_defaults(func=cmd_demo)
+    repl = sub.add_parser("repl", parents=[common], help="the step-through REPL")
+    repl.set_defaults(func=cmd_repl)
+    run = sub.add_parser("run", parents=[common], help="run a script of REPL commands",
+                         description="Run a file of REPL commands, printing the transcript; "
+                                     "exit 1 at the first failing command or expect line.")
+    run.add_argument("script", help="the script file ('-' for standard input)")
+    run.set_defaults(func=cmd_run)
+    diagram = sub.add_parser("diagram", parents=[common],
+                             help="write the state graph and textbook ladders")
+    diagram.add_argument("--out", required=True, metavar="DIR", help="the directory to write")
+    diagram.set_defaults(func=cmd_diagram)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(out or sys.stdout)
+def use_colour(choice: bool | None, stream: TextIO) -> bool:
+    """--color/--no-color win; otherwise colour only on a terminal and without NO_COLOR."""
+    if choice is not None:
+        return choice
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _repl(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> Any:
+    from .repl import Repl
+
+    return Repl(seed=args.seed, naming=args.naming, lang=args.lang,
+                color=use_colour(args.color, out), stdin=stdin, stdout=out)
+
+
+def _exports(args: argparse.Namespace, net: Any, out: TextIO) -> None:
+    """--pcap, --mermaid and --dot, for the run that just ended."""
+    try:
+        if args.pcap:
+            from .export.pcap import write_pcap
+
+            n = write_pcap(net.trace, args.pcap)
+            out.write(f"wrote {n} packets to {args.pcap}\n")
+        for fmt in ("mermaid", "dot"):
+            path = getattr(args, fmt)
+            if path:
+                from .export.ladder import ladder_diagram
+
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(ladder_diagram(net.trace, format=fmt, naming=args.naming))
+                out.write(f"wrote {path}\n")
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from . import scenarios
+
+    if args.list:
+        width = max(len(n) for n in scenarios.names())
+        for name in scenarios.names():
+            out.write(f"{name:<{width}}  {scenarios.load(name).summary}\n")
         return 0
-    return args.func(args, out or sys.stdout)
+    try:
+        scenario = scenarios.load(args.scenario)
+    except KeyError as exc:
+        raise CliError(exc.args[0]) from None
+    import io
+
+    transcript = out if args.transcript else io.StringIO()
+    repl = _repl(args, transcript)
+    try:
+        failure = repl.run_lines(scenario.lines)
+        if failure is not None:
+            raise CliError(f"scenario {scenario.name}, line {failure[0]}: {failure[1]}")
+        out.write(f"{scenario.name}: {scenario.summary}\n\n")
+        out.write(repl.net.trace.ladder(args.naming).rstrip("\n") + "\n\n")
+        out.write(_wrap(scenario.explanation.get(args.lang) or scenario.explanation["en"],
+                        args.lang) + "\n")
+        _exports(args, repl.net, out)
+    finally:
+        repl.close()
+    return 0
+
+
+def _wrap(text: str, lang: str, width: int = 78) -> str:
+    """Fill a paragraph; Chinese may break between any two wide characters."""
+    if lang != "zh":
+        import textwrap
+
+        return textwrap.fill(text, width)
+    lines, line, used = [], "", 0
+    for word in _zh_pieces(text):
+        size = sum(2 if ord(ch) > 0x2E80 else 1 for ch in word)
+        if used + size > width and line and word not in "，。；：、）”":
+            lines.append(line.rstrip())
+            line, used = "", 0
+            word = word.lstrip()
+        line += word
+        used += size
+    return "\n".join(lines + [line.rstrip()])
+
+
+def _zh_pieces(text: str) -> list[str]:
+    """Each wide character alone; runs of narrow ones (a word, 'RFC 5961') together."""
+    pieces: list[str] = []
+    for ch in text:
+        if ord(ch) > 0x2E80 or not pieces or ord(pieces[-1][-1]) > 0x2E80 or ch == " ":
+            pieces.append(ch)
+        else:
+            pieces[-1] += ch
+    return pieces
+
+
+def cmd_repl(args: argparse.Namespace, out: TextIO) -> int:
+    repl = _repl(args, out)
+    try:
+        repl.cmdloop()
+    except KeyboardInterrupt:
+        out.write("\n")
+    finally:
+        repl.close()
+    _exports(args, repl.net, out)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        if args.script == "-":
+            text = sys.stdin.read()
+        else:
+            with open(args.script, encoding="utf-8") as f:
+                text = f.read()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.script}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{args.script} is not a UTF-8 text file") from None
+    repl = _repl(args, out)
+    try:
+        failure = repl.run_lines(text.splitlines())
+        if failure is not None:
+            raise CliError(f"{args.script}:{failure[0]}: {failure[1]}")
+        _exports(args, repl.net, out)
+    finally:
+        repl.close()
+    return 0
+
+
+def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
+    from .export.diagrams import write_diagrams
+
+    try:
+        paths = write_diagrams(args.out, err=sys.stderr)
+    except OSError as exc:
+        raise CliError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+    for path in paths:
+        out.write(f"wrote {path}\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """The ``tcpsim`` command; returns the exit status (0 fine, 1 failed, 2 bad usage)."""
+    out = out or sys.stdout
+    parser = build_parser(out)
+    try:
+        args = parser.parse_args(argv)
+    except CliError as exc:
+        sys.stderr.write(f"tcpsim: error: {exc}\n")
+        return 2
+    except SystemExit as exc:     # --help
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args, out)
+    except CliError as exc:
+        sys.stderr.write(f"tcpsim: error: {exc}\n")
+        return 1
+    except BrokenPipeError:
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,444 @@
+"""The step-through REPL: a ``cmd.Cmd`` over the library, as pdb is over the interpreter.
+
+Each ``do_*`` method's docstring is its help; aliases are assignments
+(``do_s = do_step``); output goes through the injected ``stdout``.  Socket
+calls run as simulated processes, so a blocking call shows as blocked and a
+later ``step`` shows it returning.  ``back`` replays the session from its seed
+without the last command; ``save`` writes the session as a script for
+``tcpsim run``.  Bad input of any kind prints one line and changes nothing.
+
+The commands about time, the wire, pictures and the session itself live in
+``repl_more.py`` (a mixin), to keep each module small.
+"""
+
+from __future__ import annotations
+
+import cmd
+import difflib
+import errno as E
+import io
+from typing import Any, TextIO
+
+from .config import Config
+from .repl_more import MoreCommands, filler_or_data
+from .repl_parse import (UsageError, check_name, check_plain, parse_int, parse_port,
+                         split_address, split_sockref, strip_comment, words)
+from .repl_view import Naming, fmt_consequences, painter
+from .repl_world import PendingCall, World
+from .states import State
+from .trace import fmt_time
+
+SHUT = {"rd": 0, "wr": 1, "rdwr": 2}
+HINTS = {
+    E.EADDRINUSE: "the port is taken; pick another port or close the socket holding it",
+    E.ECONNREFUSED: "nothing listens on that port",
+    E.ENOTCONN: "the socket is not connected; connect or accept first",
+    E.EPIPE: "this socket can no longer send: it was shut down, closed or reset",
+    E.ECONNRESET: "the peer reset the connection; from now on recv gives b''",
+    E.EBADF: "the socket is closed; make a new one",
+    E.EISCONN: "the socket is already connected; connect from a new socket",
+    E.EINVAL: "the call is not valid in this socket's state",
+    E.EALREADY: "a connect is already in progress",
+    E.ETIMEDOUT: "no answer came in time",
+}
+
+
+class Refused(Exception):
+    """A socket call the library refused (it raised); the world may have changed."""
+
+
+class Last:
+    """What ``explain`` reads: the last step or command and what it did."""
+
+    def __init__(self, command: str, event: Any, records: list, calls: list, packet: Any) -> None:
+        self.command = command
+        self.event = event
+        self.records = records
+        self.calls = calls
+        self.packet = packet
+
+
+def error_text(exc: BaseException) -> str:
+    """``ConnectionRefusedError: [Errno 111] Connection refused (nothing listens ...)``."""
+    text = f"{type(exc).__name__}: {exc}"
+    hint = HINTS.get(getattr(exc, "errno", None) or 0)
+    return f"{text} ({hint})" if hint else text
+
+
+class Repl(MoreCommands, cmd.Cmd):
+    """The tcpsim REPL.  ``Repl(stdin=..., stdout=...)`` for tests; ``cmdloop()`` to run."""
+
+    doc_header = "commands (help NAME for details)"
+    identchars = cmd.Cmd.identchars + "-"
+
+    def __init__(self, seed: int = 0, naming: str = "symbolic", lang: str = "en",
+                 color: bool = False, config: Config | None = None,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        super().__init__(stdin=stdin, stdout=stdout)
+        if stdin is not None:
+            self.use_rawinput = False
+        self.seed = seed
+        self.base_config = config
+        self.lang = lang
+        self.paint = painter(color)
+        self.world = World(seed, config)
+        self.naming = Naming(self.world.net.trace, naming)
+        self.history: list[tuple[str, str]] = []     # (line, "world" | "check" | "refused")
+        self.last: Last | None = None
+        self.last_finished: dict[str, PendingCall] = {}
+        self.failed = False
+        self.stopped = False
+        self._line = ""
+        self._kind: str | None = None
+        self.intro = (f"tcpsim REPL, seed {seed}: hosts client (10.0.0.1) and server (10.0.0.2).\n"
+                      "Try: listen server 80 / accept server / connect client server:80 / step\n"
+                      "'help' lists every command; Ctrl-D or 'quit' leaves.")
+        self.update_prompt()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @property
+    def net(self) -> Any:
+        return self.world.net
+
+    def say(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    def error(self, text: str) -> None:
+        self.failed = True
+        self.say(f"{self.paint('error', 'error')}: {text}")
+
+    def update_prompt(self) -> None:
+        net = self.net
+        nxt = net.next_time()
+        pending = len(net.in_flight)
+        tail = f", next event at {fmt_time(round(nxt * 1e6))}" if nxt is not None else ", nothing scheduled"
+        self.prompt = f"(tcpsim t={fmt_time(net.now_ticks)}, {pending} in flight{tail}) "
+
+    def close(self) -> None:
+        """End the session's simulated processes (their threads exit)."""
+        self.world.close()
+
+    def onecmd(self, line: str) -> bool:
+        """Run one line; any error becomes one printed line and the session goes on."""
+        self.failed = False
+        self._kind = None
+        try:
+            check_plain(line)
+            line = strip_comment(line)
+            self._line = line
+            stop = super().onecmd(line) if line else self.emptyline()
+        except UsageError as exc:
+            self.error(str(exc))
+            return False
+        except Refused as exc:
+            self.error(str(exc))
+            self.history.append((self._line, "refused"))
+            return False
+        except Exception as exc:     # a bug must not end the session: say it in one line
+            self.error(f"internal error, please report it: {type(exc).__name__}: {exc}")
+            return False
+        if self._kind is not None:
+            self.history.append((self._line, self._kind))
+        return bool(stop)
+
+    def emptyline(self) -> bool:
+        """An empty line repeats ``step``."""
+        self._line = "step"
+        return bool(self.do_step(""))
+
+    def default(self, line: str) -> bool:
+        name = line.split()[0] if line.split() else line
+        close = difflib.get_close_matches(name, self.get_names_plain(), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; type 'help' for the list"
+        raise UsageError(f"unknown command {name!r}{hint}")
+
+    def get_names_plain(self) -> list[str]:
+        return sorted({n[3:] for n in self.get_names() if n.startswith("do_") and n != "do_EOF"})
+
+    def postcmd(self, stop: bool, line: str) -> bool:
+        self.update_prompt()
+        return stop
+
+    def changed(self, kind: str = "world") -> None:
+        """Mark the current line as one that ``back`` and ``save`` replay."""
+        self._kind = kind
+
+    def mark(self) -> int:
+        return len(self.net.trace.records)
+
+    def report(self, mark: int, event: Any = None, packet: Any = None, verbose: bool = True,
+               spawned: PendingCall | None = None) -> list[PendingCall]:
+        """Print what happened since ``mark`` (state changes, segments, calls); remember it."""
+        self.world.settle()
+        records = self.net.trace.records[mark:]
+        lines = fmt_consequences(records, self.naming, self.paint)
+        if not verbose:
+            lines = [ln for ln in lines if " sends " not in ln]
+        for ln in lines:
+            self.say(ln)
+        calls = []
+        done = self.world.finished()
+        for pc in done:
+            self.last_finished[pc.host] = pc
+            outcome, value = self.outcome(pc)
+            if not (spawned is pc and pc.call.exception is not None):
+                self.say(f"  {pc.who}: {pc.name} {outcome}{' ' + value if value else ''}")
+            calls.append((pc.who, pc.name, outcome, value))
+        if spawned is not None and not spawned.call.done:
+            waiting = spawned.call.waiting_for
+            self.say(f"  {spawned.who}: blocked: {waiting}")
+            calls.append((spawned.who, spawned.name, "blocked", waiting))
+        if records or calls or event is not None or packet is not None:
+            self.last = Last(self._line, event, records, calls, packet)
+        return done
+
+    def outcome(self, pc: PendingCall) -> tuple[str, str]:
+        call = pc.call
+        if call.exception is not None:
+            return "raised", error_text(call.exception)
+        result = call._result if call.done else None
+        if pc.name == "accept()":
+            sock, addr = result
+            return "returned", f"fd {sock.fileno()} (peer {addr[0]}:{addr[1]}; use {pc.host}/{sock.fileno()})"
+        if pc.name == "recv()":
+            if not result:
+                return "returned", "b'' (end of stream: the peer sent FIN)"
+            shown = repr(result[:60]) + (f"... ({len(result)} bytes)" if len(result) > 60 else "")
+            return "returned", shown
+        if pc.name == "sendall()":
+            return "returned", f"({pc.nbytes} bytes handed to TCP)"
+        return "returned", ""
+
+    def run_call(self, sock: Any, name: str, fn: Any, *args: Any, nbytes: int = 0) -> None:
+        """Issue a socket call as a simulated process and say how it went."""
+        mark = self.mark()
+        pc = self.world.spawn(sock, name, fn, *args, nbytes=nbytes)
+        self.changed()
+        self.report(mark, spawned=pc)
+        if pc.call.done and pc.call.exception is not None:
+            raise Refused(f"{pc.who}: {name} raised {error_text(pc.call.exception)}")
+
+    def direct(self, sock: Any, name: str, fn: Any, *args: Any) -> Any:
+        """A call that never blocks (listen, close, shutdown, abort), made directly."""
+        mark = self.mark()
+        self.changed()
+        try:
+            result = fn(*args)
+        except (OSError, ValueError, TypeError, OverflowError) as exc:
+            self.report(mark)
+            raise Refused(f"{self.world.describe(sock).split()[0]}: {name} raised "
+                          f"{error_text(exc)}") from None
+        self.report(mark)
+        return result
+
+    def sockref(self, text: str, role: str) -> Any:
+        name, fd = split_sockref(text)
+        return self.world.pick(name, fd, role)
+
+    # -- hosts and sockets ---------------------------------------------------------------------
+
+    def do_host(self, arg: str) -> None:
+        """host NAME [ADDRESS]
+        Add a host; client and server exist from the start.
+        e.g. 'host attacker 10.0.0.66'; without an address it gets the next free 10.0.0.N."""
+        args = words(arg)
+        if len(args) not in (1, 2):
+            raise UsageError("usage: host NAME [ADDRESS], e.g. 'host third' or 'host third 10.0.0.9'")
+        host = self.world.add_host(check_name(args[0]), args[1] if len(args) > 1 else None)
+        self.changed()
+        self.say(f"host {host.name} has address {host.address}")
+
+    def do_bind(self, arg: str) -> None:
+        """bind HOST PORT
+        Make a socket on HOST bound to PORT, for a connect from a fixed port.
+        As socket.bind(("", PORT)); a later 'connect HOST ...' or 'listen HOST PORT' uses
+        it.  A simultaneous open needs both ends bound."""
+        args = words(arg)
+        if len(args) != 2:
+            raise UsageError("usage: bind HOST PORT, e.g. 'bind client 5000'")
+        self.world.host(args[0])
+        port = parse_port(args[1])
+        sock = self.world.pick(args[0], None, "fresh") or self.world.new_socket(args[0])
+        self.direct(sock, "bind()", sock.bind, ("", port))
+        self.say(f"{args[0]}/{self.world.fd(sock)} bound to {sock.getsockname()[0]}:{sock.getsockname()[1]}")
+
+    def do_listen(self, arg: str) -> None:
+        """listen HOST PORT [BACKLOG]
+        Make a listening socket on HOST: bind(("", PORT)) then listen(BACKLOG).
+        e.g. 'listen server 80', or 'listen server 80 1' for a one-slot accept queue."""
+        args = words(arg)
+        if len(args) not in (2, 3):
+            raise UsageError("usage: listen HOST PORT [BACKLOG], e.g. 'listen server 80'")
+        self.world.host(args[0])
+        port = parse_port(args[1])
+        backlog = parse_int(args[2], "the backlog", 0, 65535) if len(args) == 3 else None
+        sock = self.world.pick(args[0], None, "fresh")
+        if sock is not None and sock.getsockname()[1] not in (0, port):
+            sock = None
+        if sock is None:
+            sock = self.world.new_socket(args[0])
+        if sock.getsockname()[1] != port:
+            self.direct(sock, "bind()", sock.bind, ("", port))
+        self.direct(sock, "listen()", sock.listen, *(() if backlog is None else (backlog,)))
+        self.say(f"{args[0]}/{self.world.fd(sock)} listening on port {port}"
+                 + (f", backlog {backlog}" if backlog is not None else ""))
+
+    def do_accept(self, arg: str) -> None:
+        """accept HOST[/FD]
+        Call accept() on HOST's listening socket; it blocks until a connection is queued.
+        A connection is queued when the handshake's final ACK arrives; 'step' shows
+        accept() return then, with the new socket's fd."""
+        args = words(arg)
+        if len(args) != 1:
+            raise UsageError("usage: accept HOST[/FD], e.g. 'accept server'")
+        sock = self.sockref(args[0], "listener")
+        self.run_call(sock, "accept()", sock.accept)
+
+    def do_connect(self, arg: str) -> None:
+        """connect HOST[/FD] DEST:PORT
+        Call connect() from HOST to DEST:PORT; it sends SYN and blocks until SYN,ACK.
+        DEST is a host name or address, e.g. 'connect client server:80'.  HOST/FD
+        connects an existing socket (one made by 'bind')."""
+        args = words(arg)
+        if len(args) != 2:
+            raise UsageError("usage: connect HOST[/FD] DEST:PORT, e.g. 'connect client server:80'")
+        name, fd = split_sockref(args[0])
+        dest, port = split_address(args[1])
+        if self.net.resolve(dest) is None:
+            raise UsageError(f"no host named {dest!r}; hosts: {', '.join(self.net.hosts)}")
+        sock = self.world.pick(name, fd, "fresh") if fd is None else self.world.pick(name, fd, "open")
+        if sock is None:
+            sock = self.world.new_socket(name)
+        self.run_call(sock, "connect()", sock.connect, (dest, port))
+
+    def do_send(self, arg: str) -> None:
+        """send HOST[/FD] DATA    or    send HOST[/FD] --bytes N
+        Call sendall(DATA) on HOST's connected socket; it blocks while the buffer is full.
+        \\n, \\r, \\t and \\xNN escapes work and quotes keep spaces:
+        send client "GET / HTTP/1.0\\r\\n\\r\\n".  --bytes N sends N octets of filler."""
+        ref, _, rest = arg.strip().partition(" ")
+        if not ref or not rest.strip():
+            raise UsageError("usage: send HOST[/FD] DATA, e.g. 'send client hello'")
+        data = filler_or_data(rest)
+        sock = self.sockref(ref, "conn")
+        self.run_call(sock, "sendall()", sock.sendall, data, nbytes=len(data))
+
+    def do_recv(self, arg: str) -> None:
+        """recv HOST[/FD] [BUFSIZE]
+        Call recv(BUFSIZE) on HOST's connected socket; it blocks until data or FIN.
+        BUFSIZE defaults to 4096; b'' means end of stream (the peer's FIN was read)."""
+        args = words(arg)
+        if len(args) not in (1, 2):
+            raise UsageError("usage: recv HOST[/FD] [BUFSIZE], e.g. 'recv server'")
+        size = parse_int(args[1], "the buffer size", 0, 1 << 30) if len(args) == 2 else 4096
+        sock = self.sockref(args[0], "conn")
+        self.run_call(sock, "recv()", sock.recv, size)
+
+    def do_shutdown(self, arg: str) -> None:
+        """shutdown HOST[/FD] rd|wr|rdwr
+        Call shutdown(); wr sends FIN but keeps receiving (a half-close).
+        rd stops reading; rdwr does both."""
+        args = words(arg)
+        if len(args) != 2 or args[1].lower() not in SHUT:
+            raise UsageError("usage: shutdown HOST[/FD] rd|wr|rdwr, e.g. 'shutdown client wr'")
+        sock = self.sockref(args[0], "conn")
+        self.direct(sock, "shutdown()", sock.shutdown, SHUT[args[1].lower()])
+        self.say(f"{self.world.describe(sock)}")
+
+    def do_close(self, arg: str) -> None:
+        """close HOST[/FD]
+        Call close() on HOST's latest open socket; the connection closes with FIN.
+        e.g. 'close client'; name one exactly with HOST/FD ('close server/3' closes the
+        listener on fd 3).  With unread data, close() sends RST instead."""
+        args = words(arg)
+        if len(args) != 1:
+            raise UsageError("usage: close HOST[/FD], e.g. 'close client' or 'close server/3'")
+        sock = self.sockref(args[0], "open")
+        fd = self.world.fd(sock)
+        if sock.closed:
+            raise UsageError(f"{args[0]} fd {fd} is already closed")
+        self.direct(sock, "close()", sock.close)
+        self.say(f"{sock.host.name}/{fd} closed; the connection is now {sock.state}")
+
+    def do_abort(self, arg: str) -> None:
+        """abort HOST[/FD]
+        Abort the connection: send RST, drop all data, release the socket (RFC 9293 ABORT).
+        The same as close() with SO_LINGER set to 0 seconds."""
+        args = words(arg)
+        if len(args) != 1:
+            raise UsageError("usage: abort HOST[/FD], e.g. 'abort client'")
+        sock = self.sockref(args[0], "open")
+        if sock.closed:
+            raise UsageError(f"{args[0]} fd {self.world.fd(sock)} is already closed")
+        self.direct(sock, "abort()", sock.abort)
+        self.say(f"{sock.host.name}/{self.world.fd(sock)} aborted")
+
+    def do_sockets(self, arg: str) -> None:
+        """sockets
+        List the sockets made in this session: HOST/FD, state and addresses."""
+        if arg.strip():
+            raise UsageError("usage: sockets (no arguments)")
+        found = [self.world.describe(s) for socks in self.world.sockets.values() for s in socks]
+        for line in found or ["no sockets yet; try 'listen server 80'"]:
+            self.say(line)
+
+    # -- scripts ----------------------------------------------------------------------------------
+
+    def run_lines(self, lines: list[str], echo: bool = True) -> tuple[int, str] | None:
+        """Run script lines; return (line number, message) of the first failure, or None."""
+        for number, raw in enumerate(lines, 1):
+            line = strip_comment(raw) if raw.isprintable() or "\t" in raw else raw
+            if not line:
+                continue
+            if echo:
+                self.say(f"{self.prompt}{line}")
+            buf = io.StringIO()
+            out, self.stdout = self.stdout, _Tee(buf, self.stdout)
+            try:
+                stop = self.onecmd(line)
+                self.update_prompt()
+            finally:
+                self.stdout = out
+            if self.failed:
+                text = buf.getvalue().strip().splitlines()
+                return number, text[-1] if text else "failed"
+            if stop:
+                break
+        return None
+
+    def replay(self, entries: list[tuple[str, str]]) -> None:
+        """Rebuild the world from the seed and run ``entries`` again, silently."""
+        self.world.close()
+        self.world = World(self.seed, self.base_config)
+        self.naming = Naming(self.world.net.trace, self.naming.mode)
+        self.history = []
+        self.last = None
+        self.last_finished = {}
+        out, self.stdout = self.stdout, io.StringIO()
+        try:
+            for line, kind in entries:
+                self.onecmd(line)
+        finally:
+            self.stdout = out
+        self.update_prompt()
+
+    def state_of(self, host: str) -> list[State]:
+        """Every state HOST's connections and sockets are in now."""
+        states = [info.state for info in self.world.host(host).connections()]
+        states += [s.state for s in self.world.sockets[host]]
+        return states
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: TextIO) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for s in self.streams:
+            s.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for s in self.streams:
+            s.flush()
