@@ -159,7 +159,7 @@ def _wrap(text: str, lang: str, width: int = 78) -> str:
     if lang != "zh":
         import textwrap
 
-        return textwrap.fill(text, width)
+        return textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False)
     lines, line, used = [], "", 0
     for word in _zh_pieces(text):
         size = sum(2 if ord(ch) > 0x2E80 else 1 for ch in word)

@@ -416,11 +416,15 @@ class Repl(MoreCommands, cmd.Cmd):
         self.last = None
         self.last_finished = {}
         out, self.stdout = self.stdout, io.StringIO()
+        line = self._line
         try:
-            for line, kind in entries:
-                self.onecmd(line)
+            for entry, _ in entries:
+                self.onecmd(entry)
         finally:
             self.stdout = out
+            self._line, self._kind, self.failed = line, None, False
+        if [e for e, _ in self.history] != [e for e, _ in entries]:
+            self.error("the replay went differently from the session (please report this)")
         self.update_prompt()
 
     def state_of(self, host: str) -> list[State]:

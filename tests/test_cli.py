@@ -1,0 +1,159 @@
+"""The tcpsim command: subcommands, options, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tcpsim import scenarios
+from tcpsim.cli import main, use_colour
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+def test_demo_defaults_to_the_lifecycle():
+    code, text = run("demo")
+    assert code == 0
+    assert text.startswith("lifecycle: ")
+    assert scenarios.load("lifecycle").explanation["en"].split()[0] in text
+    assert "TIME-WAIT" in text
+
+
+def test_demo_list_gives_one_line_per_scenario():
+    code, text = run("demo", "--list")
+    assert code == 0
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines] == scenarios.names()
+    assert all(len(line.split(None, 1)) == 2 for line in lines)
+
+
+def test_demo_in_chinese():
+    code, text = run("demo", "handshake", "--lang", "zh")
+    zh = scenarios.load("handshake").explanation["zh"]
+    assert code == 0 and "握手" in zh and zh.replace(" ", "") in text.replace("\n", "").replace(" ", "")
+
+
+def test_an_unknown_scenario_is_one_line_on_stderr(capsys):
+    assert main(["demo", "nosuch"], io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no scenario 'nosuch'" in err and "lifecycle" in err
+
+
+@pytest.mark.parametrize("argv", [["bogus"], ["demo", "--seed", "x"], ["run"],
+                                  ["diagram"], ["--naming", "sideways", "demo"]])
+def test_bad_usage_is_one_line_and_exit_2(capsys, argv):
+    assert main(argv, io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tcpsim: error: ") and err.count("\n") == 1
+
+
+def test_run_prints_the_transcript(tmp_path):
+    script = tmp_path / "ok.tcpsim"
+    script.write_text("# a comment\nlisten server 80\n\naccept server\nconnect client server:80\n"
+                      "run   # the handshake\nexpect client ESTABLISHED\n")
+    code, text = run("run", str(script))
+    assert code == 0
+    assert ") listen server 80\n" in text and ") run\n" in text
+    assert "ok: client is in ESTABLISHED" in text and "a comment" not in text
+
+
+@pytest.mark.parametrize("body, line", [
+    ("listen server 80\nconnect client server:80\nstep\nexpect client ESTABLISHED\n", 4),
+    ("listen server 80\n# comment\nlisten server 80\nstep\n", 3),
+    ("stepp\n", 1),
+    ("connect client server:80\nrun\nexpect recv client hello\n", 3),
+])
+def test_run_stops_at_the_first_failure_with_its_line_number(tmp_path, capsys, body, line):
+    script = tmp_path / "bad.tcpsim"
+    script.write_text(body)
+    assert main(["run", str(script)], io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tcpsim: error: {script}:{line}: ") and err.count("\n") == 1
+
+
+def test_run_a_missing_or_binary_file(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope")], io.StringIO()) == 1
+    assert "cannot read" in capsys.readouterr().err
+    binary = tmp_path / "bin"
+    binary.write_bytes(b"\xff\xfe\x00step")
+    assert main(["run", str(binary)], io.StringIO()) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_seed_changes_the_isns_but_not_the_story():
+    a, b = run("demo", "handshake", "--naming", "absolute"), run("--seed", "5", "demo",
+                                                                    "handshake", "--naming", "absolute")
+    assert a[0] == b[0] == 0 and a[1] != b[1]
+    assert run("demo", "handshake") == run("demo", "handshake")
+
+
+def test_exports_are_written(tmp_path):
+    pcap, mmd, dot = tmp_path / "a.pcap", tmp_path / "a.mmd", tmp_path / "a.dot"
+    code, text = run("demo", "handshake", "--pcap", str(pcap), "--mermaid", str(mmd),
+                     "--dot", str(dot))
+    assert code == 0
+    assert f"wrote 3 packets to {pcap}" in text
+    assert pcap.stat().st_size > 24 and "sequenceDiagram" in mmd.read_text()
+    assert "digraph" in dot.read_text()
+
+
+def test_an_unwritable_export_is_one_line(tmp_path, capsys):
+    assert main(["demo", "handshake", "--pcap", str(tmp_path / "no" / "a.pcap")],
+                io.StringIO()) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_diagram_writes_files(tmp_path):
+    code, text = run("diagram", "--out", str(tmp_path / "d"))
+    assert code == 0
+    written = [line.split(" ", 1)[1] for line in text.splitlines()]
+    assert written and all(Path(p).exists() for p in written)
+
+
+def test_repl_subcommand_reads_commands_from_stdin(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("connect client server:81\nstep 2\nquit\n"))
+    code, text = run("repl", "--no-color")
+    assert code == 0 and "ConnectionRefusedError" in text
+
+
+def test_colour_rules(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert use_colour(None, Tty()) is True
+    assert use_colour(None, io.StringIO()) is False
+    assert use_colour(False, Tty()) is False
+    assert use_colour(True, io.StringIO()) is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_colour(None, Tty()) is False
+
+
+def test_help_starts_without_graphviz_or_hypothesis():
+    code = ("import io, sys, tcpsim.cli; tcpsim.cli.main(['--help'], io.StringIO()); "
+            "print('graphviz' in sys.modules, 'hypothesis' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_help_goes_to_the_given_stream():
+    code, text = run("--help")
+    assert code == 0 and text.startswith("usage: tcpsim") and "demo" in text
+    code, text = run("demo", "--help")
+    assert code == 0 and "--list" in text
+
+
+def test_python_dash_m_runs_the_demo():
+    done = subprocess.run([sys.executable, "-m", "tcpsim", "demo", "refused"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == ""
+    assert "ConnectionRefusedError" in done.stdout

@@ -1,0 +1,396 @@
+"""The REPL, driven by transcripts: what each line prints, and that nothing bad ends a session."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import string
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tcpsim import State
+from tcpsim.cli import main
+from tcpsim.repl import Repl
+
+HANDSHAKE = ["listen server 80", "accept server", "connect client server:80"]
+
+
+class Session:
+    """A REPL fed one line at a time; ``run(line)`` returns what that line printed."""
+
+    def __init__(self, **kw) -> None:
+        self.out = io.StringIO()
+        self.repl = Repl(stdin=io.StringIO(), stdout=self.out, **kw)
+
+    def run(self, line: str) -> str:
+        start = self.out.tell()
+        self.repl.onecmd(line)
+        self.repl.update_prompt()
+        self.out.seek(start)
+        text = self.out.read()
+        self.out.seek(0, io.SEEK_END)
+        return text
+
+    def lines(self, *lines: str) -> list[str]:
+        return [self.run(line) for line in lines]
+
+    def sock(self, host: str, fd: int):
+        return next(s for s in self.repl.world.sockets[host] if self.repl.world.fd(s) == fd)
+
+
+@pytest.fixture
+def s():
+    session = Session()
+    yield session
+    session.repl.close()
+
+
+def test_blocking_calls_show_as_blocked_and_do_not_block_the_prompt(s):
+    listen, accept, connect = s.lines(*HANDSHAKE)
+    assert "CLOSED -> LISTEN" in listen
+    assert "blocked: accept(): LISTEN, waiting for a connection" in accept
+    assert "CLOSED -> SYN-SENT" in connect
+    assert "SYN seq=J" in connect
+    assert "blocked: connect(): SYN-SENT, waiting for SYN,ACK" in connect
+    assert "2 blocked" not in s.run("calls")
+    assert s.run("calls").count("waiting for") == 2
+
+
+def test_stepped_handshake_returns_connect_and_accept_at_the_right_steps(s):
+    s.lines(*HANDSHAKE)
+    syn, synack, ack = s.lines("step", "step", "step")
+    # RFC 9293 3.10.7.2: the SYN makes the listener's new connection SYN-RECEIVED.
+    assert "#1 SYN" in syn and "LISTEN -> SYN-RECEIVED" in syn and "returned" not in syn
+    # 3.10.7.3: the SYN,ACK establishes the client; connect() returns now ...
+    assert "SYN,ACK seq=K ack=J+1" in synack and "SYN-SENT -> ESTABLISHED" in synack
+    assert "connect() returned" in synack and "accept()" not in synack
+    # ... and only the final ACK establishes the server and completes accept().
+    assert "SYN-RECEIVED -> ESTABLISHED" in ack and "accept() returned fd 4" in ack
+    assert s.sock("client", 3).history == [State.CLOSED, State.SYN_SENT, State.ESTABLISHED]
+    assert s.sock("server", 4).state is State.ESTABLISHED
+
+
+def test_step_count_and_nothing_left(s):
+    s.lines(*HANDSHAKE)
+    out = s.run("step 3")
+    assert out.count(" arrives") == 3
+    assert "nothing is scheduled" in s.run("step 5")
+
+
+def test_next_runs_until_a_blocked_call_returns(s):
+    s.lines(*HANDSHAKE)
+    out = s.run("next")
+    assert "connect() returned" in out and "accept() returned" not in out
+    assert "accept() returned" in s.run("next")
+    assert "error: no blocked call" in s.run("next")
+
+
+def test_prompt_shows_virtual_time_and_pending_events(s):
+    s.lines(*HANDSHAKE)
+    assert "t=0.000000" in s.repl.prompt and "1 in flight" in s.repl.prompt
+    s.run("step")
+    assert "t=0.010000" in s.repl.prompt and "next event at 0.020000" in s.repl.prompt
+
+
+def state_after(lines: list[str]) -> str:
+    session = Session()
+    try:
+        session.lines(*lines)
+        return session.run("state") + session.run("flight") + session.repl.prompt
+    finally:
+        session.repl.close()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_back_after_n_steps_equals_n_minus_1_steps(n):
+    base = HANDSHAKE + ["send client hello", "recv server"]
+    session = Session()
+    try:
+        session.lines(*base, *["step"] * n)
+        undone = session.run("state")             # `state` is not a command back undoes
+        assert "undid 'step'" in session.run("back")
+        assert session.run("state") + session.run("flight") + session.repl.prompt == \
+            state_after(base + ["step"] * (n - 1))
+        assert undone != session.run("state") or n > 4
+    finally:
+        session.repl.close()
+
+
+def test_back_undoes_a_drop_and_nothing_is_left_to_undo(s):
+    s.lines("connect client server:80", "drop 1")
+    assert s.run("flight").strip() == "nothing in flight"
+    s.run("back")
+    assert "#1 client:32768 -> server:80 SYN" in s.run("flight")
+    s.run("back")
+    assert "error: nothing to undo" in s.run("back")
+
+
+def test_save_then_run_reproduces_the_final_state(tmp_path):
+    lines = ["link client server loss=0.2", *HANDSHAKE, "run for 10", "send client --bytes 5000",
+             "step 4", "flight", "drop 9", "expect client ESTABLISHED", "run for 3"]
+    session = Session(seed=7)
+    try:
+        session.lines(*lines)
+        path = tmp_path / "session.tcpsim"
+        assert "wrote" in session.run(f"save {path}")
+        want = session.run("state")
+    finally:
+        session.repl.close()
+    assert "seed 7" in path.read_text()
+    assert main(["run", str(path)], io.StringIO()) == 0
+    replay = Session()
+    try:
+        assert replay.repl.run_lines(path.read_text().splitlines(), echo=False) is None
+        assert replay.run("state") == want
+    finally:
+        replay.repl.close()
+
+
+def test_save_writes_refused_calls_as_expect_fail(tmp_path, s):
+    s.lines("listen server 80")
+    assert s.run("listen server 80").startswith("error: ")    # EADDRINUSE: a new socket was made
+    path = tmp_path / "s.tcpsim"
+    s.run(f"save {path}")
+    assert "expect fail listen server 80" in path.read_text()
+    assert main(["run", str(path)], io.StringIO()) == 0
+
+
+BAD = [
+    "frobnicate", "lisen server 80", "listen", "listen server", "listen server eighty",
+    "listen server 99999", "listen nosuch 80", "connect client", "connect client server",
+    "connect client nowhere:80", "connect client server:-1", "send client", "send client hi",
+    "recv server", "accept client", "drop", "drop 42", "drop x", "dup -1", "deliver 1e9",
+    "step 0", "step -3", "step " + "9" * 40, "run until -1", "run until 1e400", "run until nan",
+    "run 5", "link client", "link client server loss=2", "link client server speed=1",
+    "link client server loss", "break", "break NOSUCH", "clear 7", "expect client ESTABLISHED",
+    "expect client BOGUS", "expect recv", "explain --lang fr", "naming wrong", "ladder sideways",
+    "host", "host client", "host bad/name", "host x 300.1.1.1", "seed -1", "config mss=0",
+    "config nosuch=1", "inject client server XYZ", "inject client server RST", "save",
+    'send client "unclosed', "send client bad\\q", "shutdown client sideways", "close nosuch",
+    "help nosuch", "graph", "pcap", "back 2",
+]
+
+
+@pytest.mark.parametrize("line", BAD)
+def test_bad_input_prints_one_line_and_changes_nothing(s, line):
+    s.lines("listen server 80")
+    before = s.run("state") + s.run("flight") + s.run("calls")
+    out = s.run(line)
+    if line == "break":                       # listing no breakpoints is not an error
+        assert out == "no breakpoints\n"
+        return
+    assert out.startswith("error: ") and out.count("\n") == 1, out
+    assert "Traceback" not in out and "internal error" not in out
+    assert s.run("state") + s.run("flight") + s.run("calls") == before
+
+
+def test_a_refused_socket_call_says_so_in_one_line_with_a_hint(s):
+    s.lines(*HANDSHAKE, "run", "abort client", "run")
+    out = s.run("send server more")
+    assert out.startswith("error: server fd 4: sendall() raised ConnectionResetError")
+    assert "reset" in out and out.count("\n") == 1
+    assert "recv() returned b''" in s.run("recv server")       # Linux: reported once, then EOF
+
+
+def test_control_characters_and_escape_sequences_are_refused(s):
+    for line in ["\x1b[A", "step\x00", "\x7f", "state\x07"]:
+        out = s.run(line)
+        assert out.startswith("error: the line holds a control character"), out
+
+
+def test_refused_connect_raises_connection_refused_at_the_rst(s):
+    s.run("connect client server:81")
+    out = s.run("step 2")
+    assert "RST,ACK" in out
+    assert "connect() raised ConnectionRefusedError" in out
+    assert s.run("expect error client ECONNREFUSED").startswith("ok")
+
+
+def test_flight_drop_dup_deliver(s):
+    s.lines(*HANDSHAKE)
+    assert s.run("flight").startswith("#1 client:32768 -> server:80 SYN seq=J")
+    s.run("drop 1")
+    # RFC 6298 2.1 and 5.5: the SYN goes again after the initial RTO of 1 s, then 2 s later.
+    assert "1.000000 client: retransmission timer" in s.run("step")
+    s.run("drop 2")
+    assert "3.000000 client: retransmission timer" in s.run("step")
+    assert "copied #3 as #4" in s.run("dup 3")
+    out = s.run("deliver 4")
+    assert "#4 SYN" in out and "LISTEN -> SYN-RECEIVED" in out
+
+
+def test_link_loss_drops_segments_on_the_wire(s):
+    s.run("link client server loss=1")
+    assert "loss=1" in s.run("link client server")
+    assert "lost, it will never arrive" in s.run("connect client server:80")
+    assert s.run("flight").strip() == "nothing in flight"
+
+
+def test_breakpoints_and_continue(s):
+    assert "a connection enters TIME-WAIT" in s.run("break TIME-WAIT")
+    s.lines(*HANDSHAKE, "run", "close client", "close server")
+    out = s.run("continue")
+    assert "stopped at breakpoint 1" in out
+    assert s.sock("client", 3).state is State.TIME_WAIT and s.repl.net.now < 1
+    s.run("clear")
+    s.run("break accept")
+    s.run("continue")
+    assert s.sock("client", 3).state is State.CLOSED
+
+
+def test_break_on_a_flag_stops_at_the_segment(s):
+    s.run("break server RST")
+    s.lines("connect client server:81")
+    out = s.run("continue")
+    assert "stopped at breakpoint 1" in out and s.repl.net.now == pytest.approx(0.01)
+
+
+def test_explain_cites_the_rfc_step_in_english_and_chinese(s):
+    assert "Nothing has happened yet" in s.run("explain")
+    s.lines(*HANDSHAKE, "step")
+    en = s.run("explain")
+    assert "LISTEN to SYN-RECEIVED" in en and "RFC 9293 3.10.7.2" in en
+    zh = s.run("explain --lang zh")
+    assert "RFC 9293 3.10.7.2" in zh and "报文段" in zh
+
+
+def test_explain_names_the_rfc_5961_challenge_ack(s):
+    s.lines(*HANDSHAKE, "run", "inject client server RST seq=J+1000", "step")
+    assert "RFC 5961 3.2" in s.run("explain")
+    assert s.sock("server", 4).state is State.ESTABLISHED
+
+
+def test_explain_after_a_drop_and_a_retransmission(s):
+    s.lines("connect client server:80", "drop 1")
+    out = s.run("explain")
+    assert "You removed #1" in out and "1.000000" in out
+    s.run("step")
+    assert "RFC 6298" in s.run("explain")
+
+
+def test_expect_lines(s):
+    s.lines(*HANDSHAKE)
+    assert s.run("expect client SYN-SENT") == "ok: client is in SYN-SENT\n"
+    assert s.run("expect client ESTABLISHED").startswith("error: expected client in ESTABLISHED")
+    s.lines("run", "send client hello")
+    assert "ok: server received b'hello'" in s.run("expect recv server hello")
+    assert s.run("expect fail send nosuch x").startswith("error: no host")
+    assert "error: expected 'step' to fail" in s.run("expect fail step")
+
+
+def test_empty_line_repeats_step_and_eof_quits():
+    out = io.StringIO()
+    repl = Repl(stdin=io.StringIO("connect client server:80\n\n\n"), stdout=out)
+    try:
+        repl.cmdloop()
+    finally:
+        repl.close()
+    text = out.getvalue()
+    assert text.count(" arrives") == 2 and "RST,ACK" in text
+    assert repl.stopped
+
+
+def test_quit_leaves_the_loop():
+    out = io.StringIO()
+    repl = Repl(stdin=io.StringIO("quit\nstep\n"), stdout=out)
+    repl.cmdloop()
+    repl.close()
+    assert " arrives" not in out.getvalue()
+
+
+def test_help_lists_every_command_with_its_docstring(s):
+    text = s.run("help")
+    for name in ["host", "listen", "accept", "connect", "send", "recv", "shutdown", "close",
+                 "abort", "step", "run", "next", "flight", "drop", "dup", "deliver", "link",
+                 "state", "calls", "ladder", "graph", "pcap", "break", "continue", "back", "save",
+                 "explain", "expect", "help", "quit"]:
+        assert f"    {name} " in text, name
+        doc = getattr(s.repl, f"do_{name}").__doc__
+        assert s.run(f"help {name}").splitlines()[0] == doc.strip().splitlines()[0]
+    assert s.run("help s") == s.run("help step")
+
+
+def test_completion_of_commands_hosts_and_packet_ids(s):
+    s.lines(*HANDSHAKE)
+    assert s.repl.completenames("ste") == ["step"]
+    assert s.repl.completedefault("se", "accept se", 7, 9) == ["server", "server/3"]
+    assert s.repl.complete_drop("", "drop ", 5, 5) == ["1"]
+    assert "TIME-WAIT" in s.repl.complete_break("TIME", "break TIME", 6, 10)
+
+
+def test_shutdown_wr_half_closes(s):
+    s.lines(*HANDSHAKE, "run", "shutdown client wr", "run for 1")
+    assert s.sock("client", 3).state is State.FIN_WAIT_2
+    s.run("send server still talking")
+    assert "recv() returned b'still talking'" in s.run("recv client") + s.run("step")
+
+
+def test_simultaneous_open_with_bind(s):
+    s.lines("bind client 5000", "bind server 6000", "connect client server:6000",
+            "connect server client:5000", "run for 2")
+    for host in ("client", "server"):
+        assert State.SYN_RECEIVED in s.sock(host, 3).history
+        assert s.sock(host, 3).state is State.ESTABLISHED
+
+
+def test_pictures_and_captures_are_written(s, tmp_path):
+    s.lines(*HANDSHAKE, "run")
+    assert "client" in s.run("ladder") and "server" in s.run("ladder relative")
+    assert s.run(f"pcap {tmp_path / 'a.pcap'}") == f"wrote 3 packets to {tmp_path / 'a.pcap'}\n"
+    s.run(f"graph {tmp_path / 'g.dot'}")
+    assert "digraph" in (tmp_path / "g.dot").read_text()
+    s.run(f"ladder mermaid {tmp_path / 'l.mmd'}")
+    assert "sequenceDiagram" in (tmp_path / "l.mmd").read_text()
+    assert s.run(f"pcap {tmp_path / 'missing' / 'x.pcap'}").startswith("error: cannot write")
+
+
+def test_colour_only_when_asked():
+    plain, coloured = Session(), Session(color=True)
+    try:
+        assert "\033[" not in plain.run("listen server 80")
+        assert "\033[" in coloured.run("listen server 80")
+    finally:
+        plain.repl.close()
+        coloured.repl.close()
+
+
+COMMANDS = ["step", "run", "next", "flight", "drop", "dup", "deliver", "link", "state", "calls",
+            "listen", "accept", "connect", "send", "recv", "shutdown", "close", "abort", "back",
+            "break", "clear", "continue", "expect", "explain", "host", "bind", "inject", "config",
+            "naming", "seed", "sockets", "help", "quit"]
+ARGS = st.one_of(
+    st.sampled_from(["client", "server", "server/3", "client/4", "server:80", "80", "0", "-1",
+                     "1e309", "nan", "inf", str(2**64), "9" * 50, "wr", "RST", "SYN,ACK",
+                     "loss=0.5", "delay=1e9", "TIME-WAIT", "until", "for", "--lang", "zh", '"',
+                     "\\x", "recv", "error", "fail"]),
+    st.integers(min_value=-2**70, max_value=2**70).map(str),
+    st.text(string.printable, max_size=12),
+)
+LINES = st.one_of(
+    st.text(max_size=40),
+    st.text(st.characters(max_codepoint=0x9F), max_size=20),
+    st.tuples(st.sampled_from(COMMANDS), st.lists(ARGS, max_size=4)).map(
+        lambda t: " ".join([t[0], *t[1]])),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(LINES, min_size=1, max_size=8))
+def test_random_lines_never_crash_and_the_session_still_works(lines):
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
+        session = Session()
+        try:
+            for line in lines:
+                out = session.run(line)
+                assert "Traceback" not in out and "internal error" not in out, (line, out)
+            session.lines("clear", "link client server loss=0", "host zzafter1", "host zzafter2",
+                          "listen zzafter2 4321", "accept zzafter2", "connect zzafter1 zzafter2:4321",
+                          "run for 10")
+            assert session.run("expect zzafter1 ESTABLISHED").startswith("ok"), lines
+            assert not Path(tmp, "zzafter1").exists()
+        finally:
+            session.repl.close()
