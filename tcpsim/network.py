@@ -175,13 +175,29 @@ class Network:
         return None if t is None else t / TICKS_PER_SECOND
 
     def _peek(self) -> int | None:
+        """The time of the next live event, dropping (and re-arming) stale entries."""
         queue = self._queue
         while queue:
             when, _, kind, obj = queue[0]
+            if kind == TIMER and obj.wake_at == when:
+                deadline = obj.next_deadline()
+                if deadline is not None and deadline <= when:
+                    return when
+                heappop(queue)
+                obj.wake_at = None
+                if deadline is not None:
+                    obj._arm(deadline)          # the timer moved later: queue it there
+                continue
             if self._live(when, kind, obj):
                 return when
             heappop(queue)
         return None
+
+    def next_event_kind(self) -> str | None:
+        """What ``step()`` would do next: "arrival", "timer", "wakeup", "timeout", or None."""
+        if self._peek() is None:
+            return None
+        return ("arrival", "timer", "wakeup", "timeout")[self._queue[0][2]]
 
     @staticmethod
     def _live(when: int, kind: int, obj: Any) -> bool:

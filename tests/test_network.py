@@ -152,3 +152,23 @@ def test_every_traced_state_change_is_an_edge_of_the_table():
             assert is_edge(r.old, r.new), str(r)
             seen.add((r.old, r.new))
     assert len(seen) >= 10
+
+
+def test_next_time_skips_cancelled_timers():
+    net, cli, conn = established()
+    net.run(until=1.0)
+    # the SYN,ACK's retransmission timer was cancelled by the final ACK: nothing is due
+    assert net.next_time() is None and net.next_event_kind() is None
+    assert net.step() is None
+
+
+def test_next_event_kind_names_what_step_will_do():
+    net, cli, conn = established()
+    call = net.hosts["client"].spawn(cli.recv, 10)
+    conn.send(b"y")
+    assert net.next_event_kind() == "arrival"
+    event = net.step()                          # "y" arrives: the blocked recv() can return
+    assert event.kind == "arrival" and call.blocked
+    assert net.next_event_kind() == "wakeup"
+    assert net.step().kind == "wakeup"
+    assert call.done and call.result == b"y"
