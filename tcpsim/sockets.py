@@ -171,7 +171,7 @@ class Socket:
         if not isinstance(address, tuple):
             raise TypeError(f"AF_INET address must be tuple, not {type(address).__name__}")
         if len(address) != 2:
-            raise TypeError(f"AF_INET address must be a pair (host, port)")
+            raise TypeError("AF_INET address must be a pair (host, port)")
         name, port = address
         if not isinstance(name, str):
             raise TypeError(f"str, bytes or bytearray expected, not {type(name).__name__}")

@@ -1,0 +1,269 @@
+"""The sending half of the engine: building segments, the output routine, timers.
+
+``Sender`` is the base of ``Connection``: everything that puts a segment on the
+wire (RFC 9293 3.10's "send" steps, the output routine with segmentation,
+Nagle and the persist timer) and the timeouts of 3.10.8 with RFC 6298's
+retransmission timer.  Like the rest of the engine it is sans-IO: segments go
+to the ``sink``, timers are deadlines the sink is asked to call back at.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .config import Config
+from .fsm import Input
+from .segment import Segment, make_segment
+from .seqnum import MASK, seq_diff
+from .states import State
+from .tcb import TCB
+from .timers import TICKS_PER_SECOND, to_ticks
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
+MAX_WINDOW = 65535          # no window scaling: the 16-bit field is the limit
+S = State
+
+
+class Sink(Protocol):
+    """What a connection needs from the world around it."""
+
+    def emit(self, conn: "Connection", seg: Segment) -> None: ...
+    def schedule(self, conn: "Connection", deadline: int) -> None: ...
+    def state_changed(self, conn: "Connection", old: State, new: State, cause: Any) -> None: ...
+    def timer_fired(self, conn: "Connection", name: str) -> None: ...
+
+
+class _Ticks:
+    """A Config's durations, converted once to integer ticks."""
+
+    __slots__ = ("rto_initial", "rto_min", "rto_max", "two_msl", "ack_delay")
+
+    def __init__(self, config: Config) -> None:
+        self.rto_initial = to_ticks(config.rto_initial)
+        self.rto_min = to_ticks(config.rto_min)
+        self.rto_max = to_ticks(config.rto_max)
+        self.two_msl = to_ticks(2 * config.msl)
+        self.ack_delay = to_ticks(config.ack_delay)
+
+
+_TICKS_CACHE: dict[int, tuple[Config, _Ticks]] = {}
+
+
+def _ticks_for(config: Config) -> _Ticks:
+    hit = _TICKS_CACHE.get(id(config))
+    if hit is None or hit[0] is not config:
+        hit = (config, _Ticks(config))
+        _TICKS_CACHE[id(config)] = hit
+    return hit[1]
+
+
+class Sender(TCB):
+    """Output and timers; the attributes it uses are declared by Connection."""
+
+    __slots__ = ()
+
+    # -- output ------------------------------------------------------------------
+
+    def _adv_window(self) -> int:
+        wnd = self.recv_cap - len(self.rcv_buf)
+        return wnd if wnd < MAX_WINDOW else MAX_WINDOW
+
+    def _emit(self, flags: int, seq: int, ack: int, payload: bytes, mss: int | None = None) -> None:
+        """Build one segment and hand it to the sink; any ACK we send clears a pending one."""
+        if flags & RST:
+            wnd = 0
+        else:
+            wnd = self.recv_cap - len(self.rcv_buf)
+            if wnd > MAX_WINDOW:
+                wnd = MAX_WINDOW
+            if flags & ACK:
+                self.rcv_adv = (self.rcv_nxt + wnd) & MASK
+                self.ack_pending = False
+                self.delack_count = 0
+                self.t_delack = None
+        self.sink.emit(self, make_segment(self.local[1], self.remote[1], seq, ack, flags, wnd,
+                                          payload, mss))
+
+    def _send_ack(self, now: int) -> None:
+        self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")
+
+    def _ack_or_delay(self, now: int) -> None:
+        if not self.config.delayed_ack or self.delack_count >= 2:
+            self._send_ack(now)
+        elif self.t_delack is None:
+            self.t_delack = now + self.ticks.ack_delay
+            self._arm(self.t_delack)
+
+    def _send_rst(self, now: int) -> None:
+        if self.rst_with_ack:
+            self._emit(RST | ACK, self.snd_nxt, self.rcv_nxt, b"")
+        else:
+            self._emit(RST, self.snd_nxt, 0, b"")
+
+    def _challenge_ack(self, now: int) -> None:
+        """RFC 5961 3.2/4.2/5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, optionally rate-limited."""
+        limit = self.config.challenge_ack_limit
+        if limit is not None:
+            second = now // TICKS_PER_SECOND
+            if second != self.challenge_window:
+                self.challenge_window = second
+                self.challenge_count = 0
+            if self.challenge_count >= limit:
+                return
+            self.challenge_count += 1
+        self._send_ack(now)
+
+    def _send_syn(self, now: int) -> None:
+        """SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), with our MSS, from ISS."""
+        first = self.snd_max == self.iss
+        if self.state is S.SYN_SENT:
+            self._emit(SYN, self.iss, 0, b"", self.config.mss)
+        else:
+            self._emit(SYN | ACK, self.iss, self.rcv_nxt, b"", self.config.mss)
+        if first:
+            self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
+            self.timed_end = self.snd_nxt
+            self.timed_at = now
+        if self.t_rtx is None:
+            self.t_rtx = now + self.rto.rto
+            self._arm(self.t_rtx)
+
+    def _output(self, now: int, limit: int = -1, rtx: bool = False) -> None:
+        """Send what the window and the buffer allow, then a FIN if one is queued."""
+        mss = self.send_mss
+        buf = self.snd_buf
+        while limit:
+            sent = (self.snd_nxt - self.buf_seq) & MASK
+            if sent > len(buf):
+                break                                   # FIN already sent
+            unsent = len(buf) - sent
+            if unsent == 0:
+                break
+            usable = self.snd_wnd - ((self.snd_nxt - self.snd_una) & MASK)
+            if rtx:                                     # what was sent once may go again
+                usable = max(usable, (self.snd_max - self.snd_nxt) & MASK)
+            if usable <= 0:
+                break
+            n = unsent
+            if n > usable:
+                n = usable
+            if n > mss:
+                n = mss
+            if self.config.nagle and n < mss and self.snd_nxt != self.snd_una:
+                break                                   # RFC 896: wait for the ACK
+            seq = self.snd_nxt
+            last = n == unsent
+            flags = ACK
+            if last:
+                flags = PSH | ACK
+                if self.fin_queued:
+                    flags = FIN | PSH | ACK
+                    self.fin_seq = (seq + n) & MASK
+            self._emit(flags, seq, self.rcv_nxt, bytes(buf[sent:sent + n]))
+            self._sent(seq, n + (flags & FIN), now)
+            limit -= 1
+        if limit and self.fin_queued and self.snd_nxt == ((self.buf_seq + len(buf)) & MASK):
+            seq = self.snd_nxt
+            self.fin_seq = seq
+            self._emit(FIN | ACK, seq, self.rcv_nxt, b"")
+            self._sent(seq, 1, now)
+        if (self.snd_wnd == 0 and self.snd_nxt == self.snd_una and self.t_persist is None
+                and self.unsent() > 0):
+            self.persist_interval = self.rto.rto                   # RFC 9293 3.8.6.1
+            self.t_persist = now + self.persist_interval
+            self._arm(self.t_persist)
+
+    def _sent(self, seq: int, n: int, now: int) -> None:
+        end = (seq + n) & MASK
+        self.snd_nxt = end
+        if seq_diff(end, self.snd_max) > 0:
+            if self.timed_end is None and seq == self.snd_max:
+                self.timed_end = end                    # Karn: time only new data
+                self.timed_at = now
+            self.snd_max = end
+        if self.t_rtx is None:
+            self.t_rtx = now + self.rto.rto
+            self._arm(self.t_rtx)
+
+    # -- 3.10.8 timeouts ---------------------------------------------------------
+
+    def _arm(self, deadline: int) -> None:
+        if self.wake_at is None or deadline < self.wake_at:
+            self.wake_at = deadline
+            self.sink.schedule(self, deadline)
+
+    def next_deadline(self) -> int | None:
+        """The earliest armed timer, or None."""
+        best = None
+        for t in (self.t_rtx, self.t_persist, self.t_delack, self.t_timewait):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
+
+    def on_timer(self, now: int) -> bool:
+        """Run every timer due at ``now``; return whether any was."""
+        self.wake_at = None
+        fired = False
+        if self.t_timewait is not None and self.t_timewait <= now:
+            self.t_timewait = None
+            self.sink.timer_fired(self, "TIME-WAIT")
+            self._fire(Input.TIMEOUT_2MSL, now, "2MSL timeout")
+            return True
+        if self.t_delack is not None and self.t_delack <= now:
+            self.t_delack = None
+            fired = True
+            self.sink.timer_fired(self, "delayed ACK")
+            self._send_ack(now)
+        if self.t_rtx is not None and self.t_rtx <= now:
+            self.t_rtx = None
+            fired = True
+            self.sink.timer_fired(self, "retransmission")
+            self._retransmission_timeout(now)
+        if self.t_persist is not None and self.t_persist <= now:
+            self.t_persist = None
+            fired = True
+            self.sink.timer_fired(self, "persist")
+            self._probe(now)
+        nxt = self.next_deadline()
+        if nxt is not None:
+            self._arm(nxt)
+        return fired
+
+    def _retransmission_timeout(self, now: int) -> None:
+        """RFC 6298 5.4-5.6: retransmit the earliest unacknowledged segment, back off."""
+        state = self.state
+        limit = self.config.syn_retries if state in (S.SYN_SENT, S.SYN_RECEIVED) else self.config.retries
+        if self.rtx_count >= limit:
+            self._fire(Input.GIVE_UP, now, "retransmissions exhausted")
+            return
+        self.rtx_count += 1
+        self.rto.backoff()
+        self.timed_end = None                                      # Karn's rule
+        if state is S.SYN_SENT or state is S.SYN_RECEIVED:
+            self._send_syn(now)
+        else:
+            self.snd_nxt = self.snd_una                            # go back to SND.UNA
+            if self.t_rtx is None:
+                self.t_rtx = now + self.rto.rto
+                self._arm(self.t_rtx)
+            self._output(now, limit=1, rtx=True)
+
+    def _probe(self, now: int) -> None:
+        """The persist timer: a zero-window probe carrying one octet of new data (SPEC)."""
+        if self.snd_wnd or self.unsent() == 0 and not self.probing:
+            return
+        self.probing = True
+        self.snd_nxt = self.snd_una
+        seq = self.snd_nxt
+        sent = (seq - self.buf_seq) & MASK
+        self._emit(ACK, seq, self.rcv_nxt, bytes(self.snd_buf[sent:sent + 1]))
+        end = (seq + 1) & MASK
+        self.snd_nxt = end
+        if seq_diff(end, self.snd_max) > 0:
+            self.snd_max = end
+        self.persist_interval = min(self.persist_interval * 2, self.ticks.rto_max)
+        self.t_persist = now + self.persist_interval
+        self._arm(self.t_persist)
