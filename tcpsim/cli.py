@@ -146,41 +146,14 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError(f"scenario {scenario.name}, line {failure[0]}: {failure[1]}")
         out.write(f"{scenario.name}: {scenario.summary}\n\n")
         out.write(repl.net.trace.ladder(args.naming).rstrip("\n") + "\n\n")
-        out.write(_wrap(scenario.explanation.get(args.lang) or scenario.explanation["en"],
-                        args.lang) + "\n")
+        from .repl_view import wrap
+
+        out.write(wrap(scenario.explanation.get(args.lang) or scenario.explanation["en"],
+                       args.lang) + "\n")
         _exports(args, repl.net, out)
     finally:
         repl.close()
     return 0
-
-
-def _wrap(text: str, lang: str, width: int = 78) -> str:
-    """Fill a paragraph; Chinese may break between any two wide characters."""
-    if lang != "zh":
-        import textwrap
-
-        return textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False)
-    lines, line, used = [], "", 0
-    for word in _zh_pieces(text):
-        size = sum(2 if ord(ch) > 0x2E80 else 1 for ch in word)
-        if used + size > width and line and word not in "，。；：、）”":
-            lines.append(line.rstrip())
-            line, used = "", 0
-            word = word.lstrip()
-        line += word
-        used += size
-    return "\n".join(lines + [line.rstrip()])
-
-
-def _zh_pieces(text: str) -> list[str]:
-    """Each wide character alone; runs of narrow ones (a word, 'RFC 5961') together."""
-    pieces: list[str] = []
-    for ch in text:
-        if ord(ch) > 0x2E80 or not pieces or ord(pieces[-1][-1]) > 0x2E80 or ch == " ":
-            pieces.append(ch)
-        else:
-            pieces[-1] += ch
-    return pieces
 
 
 def cmd_repl(args: argparse.Namespace, out: TextIO) -> int:

@@ -33,8 +33,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "lost": ("  The link lost #{id}: it will never arrive; the sender finds out only when its "
              "retransmission timer fires (RFC 6298 5.4).",
              "  链路丢掉了 #{id}：它永远不会到达；发送方只有等重传定时器超时才会发现（RFC 6298 5.4）。"),
-    "returned": ("{who}: {call} returned{value}: the condition it was waiting for now holds.",
-                 "{who}：{call} 返回了{value}：它等待的条件已经满足。"),
+    "returned": ("{who}: {call} returned{value}{why}.", "{who}：{call} 返回了{value}{why}。"),
     "raised": ("{who}: {call} raised {error}.", "{who}：{call} 抛出了 {error}。"),
     "blocked": ("{who}: {waiting} (RFC 9293 3.10: the call waits, the network goes on).",
                 "{who}：{waiting}（RFC 9293 3.10：调用在等待，网络继续运行）。"),
@@ -144,9 +143,38 @@ TEXT: dict[str, tuple[str, str]] = {
                "TCP never sent, forged as an off-path attacker would.",
                "#{id} {seg} 正从 {src} 发往 {dst}：这是一个手工制造的报文段，{src} 的 TCP 从未发送过它，"
                "就像路径外的攻击者伪造的那样。"),
+    "data_after_close": ("Data arrived after {host}'s application called close(): nobody will "
+                         "ever read it, so {host} aborts the connection with RST to say so "
+                         "(RFC 1122 4.2.2.13; RFC 9293 3.6).",
+                         "{host} 的应用调用 close() 之后又有数据到达：再也没有人会读取它，于是 {host} "
+                         "用 RST 中止连接来说明这一点（RFC 1122 4.2.2.13；RFC 9293 3.6）。"),
     "quiet": ("Nothing in TCP changed: no state change and no segment.",
               "TCP 层面没有任何变化：没有状态转换，也没有报文段。"),
 }
+
+WHY_RETURNED = {
+    "accept()": (": a connection completed its handshake and was waiting in the accept queue",
+                 "：一个连接完成了握手，正在 accept 队列中等待"),
+    "connect()": (": the handshake is complete on this side", "：这一端的握手已经完成"),
+    "recv()": (": data, or the peer's FIN, was there to read", "：有数据（或对端的 FIN）可读"),
+    "sendall()": (": all of it fit in the send buffer", "：数据全部放进了发送缓冲区"),
+}
+NO_ACTION = ("nothing sent", "不发送报文段")
+_ZH_STEPS = (("first", "第一步"), ("second", "第二步"), ("third", "第三步"), ("fourth", "第四步"),
+             ("fifth", "第五步"), ("sixth", "第六步"), ("seventh", "第七步"), ("eighth", "第八步"),
+             ("check for a SYN", "检查 SYN"), ("check the ACK field", "检查 ACK 字段"),
+             ("check the RST bit", "检查 RST 位"), ("check the SYN bit", "检查 SYN 位"),
+             ("check the FIN bit", "检查 FIN 位"), ("simultaneous open", "同时打开"),
+             ("(passive OPEN)", "（被动打开）"), ("(active OPEN)", "（主动打开）"),
+             ("(TIME-WAIT timeout)", "（TIME-WAIT 超时）"), ("(user timeout)", "（用户超时）"))
+
+
+def zh_rfc(rfc: str) -> str:
+    """An RFC citation from the transition table, its words in Chinese."""
+    for en, zh in _ZH_STEPS:
+        rfc = rfc.replace(en, zh)
+    return rfc.replace(": ", "：").replace(", ", " ")
+
 
 _BY_CAUSE = (("abort", Input.ABORT), ("with", Input.ABORT), ("listener closed", Input.ABORT),
              ("2MSL", Input.TIMEOUT_2MSL), ("retransmissions", Input.GIVE_UP),
@@ -171,6 +199,8 @@ def transition_of(change: Any) -> tuple[Input, Any] | None:
     else:
         text = str(cause)
         wanted = [i for word, i in _BY_CAUSE if word in text]
+    if flags is not None:
+        wanted.append(Input.ABORT)     # data after close(): the engine aborts (RFC 1122 4.2.2.13)
     for inp in wanted:
         for i, t in edges:
             if i is inp:
@@ -194,10 +224,16 @@ class Explainer:
     def state(self, r: Any) -> None:
         found = transition_of(r)
         inp, t = found if found else ("?", None)
+        action = t.label_action if t else "?"
+        if action == "x":
+            action = NO_ACTION[self.zh]
+        rfc = t.rfc if t else "RFC 9293"
         self.say("state", host=r.host, local=f"{r.local[0]}:{r.local[1]}", old=r.old, new=r.new,
-                 input=inp, action=t.label_action if t else "?", rfc=t.rfc if t else "RFC 9293")
+                 input=inp, action=action, rfc=zh_rfc(rfc) if self.zh else rfc)
         if r.new is State.CLOSED and r.old is State.TIME_WAIT:
             self.say("time_wait")
+        if inp is Input.ABORT and getattr(r.cause, "flags", None) is not None:
+            self.say("data_after_close", host=r.host)
 
     def sent(self, p: Any) -> None:
         self.say("sent", host=p.src, id=p.id, seg=self.naming.packet(p))
@@ -242,7 +278,8 @@ def explain(last: Any, net: Any, naming: Any, lang: str = "en") -> list[str]:
         ex.sent(p)
     for who, call, outcome, value in last.calls:
         if outcome == "returned":
-            ex.say("returned", who=who, call=call, value=f" {value}" if value else "")
+            why = WHY_RETURNED.get(call, ("", ""))[ex.zh]
+            ex.say("returned", who=who, call=call, value=f" {value}" if value else "", why=why)
         elif outcome == "raised":
             ex.say("raised", who=who, call=call, error=value)
         else:

@@ -110,7 +110,7 @@ class Repl(MoreCommands, cmd.Cmd):
 
     def update_prompt(self) -> None:
         net = self.net
-        nxt = net.next_time()
+        nxt = self.world.next_event_time()
         pending = len(net.in_flight)
         tail = f", next event at {fmt_time(round(nxt * 1e6))}" if nxt is not None else ", nothing scheduled"
         self.prompt = f"(tcpsim t={fmt_time(net.now_ticks)}, {pending} in flight{tail}) "

@@ -14,7 +14,7 @@ from typing import Any
 from .config import Config
 from .repl_parse import (MAX_DATA, UsageError, parse_float, parse_int, parse_keywords, parse_packet_id,
                          parse_data, parse_port, split_sockref, words)
-from .repl_view import NAMINGS, fmt_event, fmt_flight, fmt_packet, state_rows, table
+from .repl_view import NAMINGS, fmt_event, fmt_flight, fmt_packet, state_rows, table, wrap
 from .repl_world import parse_breakpoint
 from .segment import Flags, Segment
 from .states import State
@@ -115,7 +115,7 @@ class MoreCommands:
             self.say(f"stopped after {MAX_EVENTS} events; type 'run' again to go on")
         if count or self.net.now_ticks != start:
             self.changed()
-        nxt = self.net.next_time()
+        nxt = self.world.next_event_time()
         tail = "nothing is scheduled" if nxt is None else f"next event at {fmt_time(round(nxt * 1e6))}"
         self.say(f"ran {count} event{'s' if count != 1 else ''}; now t={fmt_time(self.net.now_ticks)}, {tail}")
 
@@ -390,7 +390,7 @@ class MoreCommands:
         from .explain import explain
 
         for line in explain(self.last, self.net, self.naming, lang):
-            self.say(line)
+            self.say(wrap(line, lang, 100))
 
     # -- breakpoints -------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ Pure formatting over the engine's public records; no protocol decisions here.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Iterable
 
 from .trace import fmt_time
@@ -150,3 +151,30 @@ def painter(enabled: bool):
         return f"\033[{code}m{text}\033[0m" if code else text
 
     return paint
+
+
+def wrap(text: str, lang: str, width: int = 78) -> str:
+    """Fill a paragraph; Chinese may break between any two wide characters."""
+    if lang != "zh":
+        return textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False)
+    lines, line, used = [], "", 0
+    for word in _zh_pieces(text):
+        size = sum(2 if ord(ch) > 0x2E80 else 1 for ch in word)
+        if used + size > width and line and word not in "，。；：、）”":
+            lines.append(line.rstrip())
+            line, used = "", 0
+            word = word.lstrip()
+        line += word
+        used += size
+    return "\n".join(lines + [line.rstrip()])
+
+
+def _zh_pieces(text: str) -> list[str]:
+    """Each wide character alone; runs of narrow ones (a word, 'RFC 5961') together."""
+    pieces: list[str] = []
+    for ch in text:
+        if ord(ch) > 0x2E80 or not pieces or ord(pieces[-1][-1]) > 0x2E80 or ch == " ":
+            pieces.append(ch)
+        else:
+            pieces[-1] += ch
+    return pieces

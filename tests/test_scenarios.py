@@ -144,3 +144,36 @@ def test_lossy_transfer_delivers_every_byte_despite_loss(played):
     repl = played("lossy-transfer")
     assert any(p.reason == "lost" for p in repl.net.trace.packets)
     assert "ok: server received" in repl.transcript
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_explain_has_words_for_every_step_of_every_scenario(name):
+    out = io.StringIO()
+    repl = Repl(stdin=io.StringIO(), stdout=out)
+    try:
+        for line in scenarios.load(name).lines:
+            repl.onecmd(line)
+            for lang in ("en", "zh"):
+                start = out.tell()
+                repl.onecmd(f"explain --lang {lang}")
+                said = out.getvalue()[start:]
+                assert said.strip() and "internal error" not in said and "?" not in said.split(
+                    "'")[0], (line, said)
+    finally:
+        repl.close()
+
+
+def test_explain_data_after_close_cites_rfc_1122():
+    out = io.StringIO()
+    repl = Repl(stdin=io.StringIO(), stdout=out)
+    try:
+        for line in ["listen server 80", "accept server", "connect client server:80", "run",
+                     "send client late", "close server", "step"]:
+            repl.onecmd(line)
+        start = out.tell()
+        repl.onecmd("explain")
+        said = " ".join(out.getvalue()[start:].split())
+        assert "went from FIN-WAIT-1 to CLOSED" in said and "RFC 1122 4.2.2.13" in said
+        assert "rcv RST" not in said
+    finally:
+        repl.close()
