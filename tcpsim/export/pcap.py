@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Any
+from typing import Any, Iterator
 
 from ..timers import TICKS_PER_SECOND
 
-PCAP_MAGIC = 0xA1B2C3D4        # microsecond timestamps
+PCAP_MAGIC = 0xA1B2C3D4        # microsecond timestamps, like tcpsim's ticks
+assert TICKS_PER_SECOND == 1_000_000, "pcap.py writes ticks as microseconds"
 LINKTYPE_RAW = 101             # raw IPv4/IPv6, no link-layer header
 SNAPLEN = 65535
 IP_TTL = 64
@@ -39,72 +40,112 @@ _TTL_PROTO = (IP_TTL << 8) | IP_PROTO_TCP
 _MSS_KIND_LEN = 0x0204                                        # option kind 2, length 4
 
 
-def _fold(total: int) -> int:
-    """The Internet checksum of 16-bit words whose plain sum is ``total`` (RFC 1071)."""
-    s = total % 0xFFFF
-    if s == 0 and total:
-        s = 0xFFFF
-    return 0xFFFF - s
-
-
-def _addr(text: str, cache: dict[str, tuple[bytes, int]]) -> tuple[bytes, int]:
-    found = cache.get(text)
-    if found is None:
-        parts = [int(p) for p in text.split(".")]
-        raw = bytes(parts)
-        found = cache[text] = (raw, int.from_bytes(raw, "big"))
+def _path(src: str, dst: str, cache: dict[tuple[str, str], tuple]) -> tuple:
+    """Per (source, destination) address pair: both as 4 octets, their sum in the TCP
+    pseudo-header, and the constant part of the IPv4 header's sum."""
+    a = bytes(int(part) for part in src.split("."))
+    b = bytes(int(part) for part in dst.split("."))
+    addr_sum = int.from_bytes(a, "big") + int.from_bytes(b, "big")
+    found = cache[src, dst] = (a, b, addr_sum + IP_PROTO_TCP, addr_sum + _IP_FIXED)
     return found
 
 
-def pcap_records(packets: Any) -> tuple[list[bytes], int]:
-    """The pcap records for ``packets`` (trace.Packet values) and how many there are."""
+_FOLDS: dict[int, tuple[int, tuple[tuple[int, int], ...]]] = {}
+
+
+def _folds(n: int) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """For an ``n``-octet payload: where to cut it in two, and the (bits, mask) of later folds."""
+    cut = (n >> 2) << 1                  # octets in the first piece: a whole number of words
+    size = 8 * (n - cut)                 # bits in the larger piece, roughly
+    folds = []
+    while size > 256:
+        bits = (size >> 5) << 4          # half of it, in whole 16-bit words
+        folds.append((bits, (1 << bits) - 1))
+        size -= bits
+    found = _FOLDS[n] = (cut, tuple(folds))
+    return found
+
+
+def _payload_sum(payload: bytes) -> int:
+    """A number congruent (mod 0xFFFF) to the sum of the payload's 16-bit words.
+
+    The payload read as one big number is congruent to that sum, because
+    2**16 is 1 modulo 0xFFFF; so is the sum of any two pieces of it when the
+    second starts on a word boundary.  So the payload is read in two pieces and
+    the result folded in half until small, which makes the ``%`` cheap.  An
+    odd length is padded with a zero octet, as the checksum rule says.
+    """
+    n = len(payload)
+    if n & 1:
+        payload += b"\0"
+        n += 1
+    if n < 128:
+        return int.from_bytes(payload, "big") % 0xFFFF
+    cut, folds = _FOLDS.get(n) or _folds(n)
+    total = int.from_bytes(payload[:cut], "big") + int.from_bytes(payload[cut:], "big")
+    for bits, mask in folds:
+        total = (total >> bits) + (total & mask)
+    return total % 0xFFFF
+
+
+CHUNK = 64        # packets per write: small enough to reuse memory, large enough to batch
+
+
+def pcap_chunks(packets: Any) -> Iterator[bytes]:
+    """The pcap records of ``packets`` (trace.Packet values), joined a few dozen at a time.
+
+    A checksum is the ones' complement of the ones' complement sum of 16-bit
+    words; for a positive plain sum ``x`` of those words that is ``-x % 0xFFFF``.
+    """
     out: list[bytes] = []
     append = out.append
-    addrs: dict[str, tuple[bytes, int]] = {}
+    paths: dict[tuple[str, str], tuple] = {}
     plain_pack = _PLAIN.pack
     mss_pack = _WITH_MSS.pack
-    from_bytes = int.from_bytes
-    per_tick = TICKS_PER_SECOND
-    count = 0
     for pkt in packets:
         seg = pkt.segment
-        src_raw, src_n = _addr(pkt.src_addr, addrs)
-        dst_raw, dst_n = _addr(pkt.dst_addr, addrs)
+        key = (pkt.src_addr, pkt.dst_addr)
+        src, dst, pseudo, ip_sum = paths.get(key) or _path(key[0], key[1], paths)
         payload = seg.payload
         plen = len(payload)
         mss = seg.mss
-        tcp_len = (20 if mss is None else 24) + plen
-        total = 20 + tcp_len
-        if total > 0xFFFF:
-            raise ValueError(f"segment #{pkt.id} is too long for one IPv4 packet ({total} octets)")
+        flags = seg.flags
+        if type(flags) is not int:
+            flags = int(flags)
+        sport, dport, seq, ack, window = seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.window
         ident = pkt.id & 0xFFFF
-        ip_csum = _fold(_IP_FIXED + total + ident + src_n + dst_n)
-        sport = seg.src_port
-        dport = seg.dst_port
-        seq = seg.seq
-        ack = seg.ack
-        off_flags = ((tcp_len - plen) << 10) | (int(seg.flags) & 0x3F)   # data offset in words << 12
-        window = seg.window
-        tcp_sum = src_n + dst_n + IP_PROTO_TCP + tcp_len + sport + dport + seq + ack + off_flags + window
-        if plen:
-            tcp_sum += from_bytes(payload, "big") << 8 if plen & 1 else from_bytes(payload, "big")
-        sec, usec = divmod(pkt.sent_at_ticks, per_tick)
-        if per_tick != 1_000_000:
-            usec = usec * 1_000_000 // per_tick
+        ticks = pkt.sent_at_ticks
+        sec = ticks // 1_000_000                            # ticks are microseconds,
+        usec = ticks % 1_000_000                            # as pcap's timestamps
         if mss is None:
-            append(plain_pack(sec, usec, total, total,
-                              0x4500, total, ident, _DF, _TTL_PROTO, ip_csum, src_raw, dst_raw,
-                              sport, dport, seq, ack, off_flags, window, _fold(tcp_sum), 0))
+            total = 40 + plen                               # IPv4 20 + TCP 20 + payload
+            off_flags = 0x5000 | (flags & 0x3F)            # data offset: 5 words
+            tcp_sum = pseudo + 20 + plen + sport + dport + seq + ack + off_flags + window
         else:
-            tcp_sum += _MSS_KIND_LEN + mss
-            append(mss_pack(sec, usec, total, total,
-                            0x4500, total, ident, _DF, _TTL_PROTO, ip_csum, src_raw, dst_raw,
-                            sport, dport, seq, ack, off_flags, window, _fold(tcp_sum), 0,
+            total = 44 + plen                               # ... + the MSS option's 4
+            off_flags = 0x6000 | (flags & 0x3F)            # data offset: 6 words
+            tcp_sum = (pseudo + 24 + plen + sport + dport + seq + ack + off_flags + window
+                       + _MSS_KIND_LEN + mss)
+        if plen:
+            if total > 0xFFFF:
+                raise ValueError(f"segment #{pkt.id} is too long for one IPv4 packet")
+            tcp_sum += _payload_sum(payload)
+        if mss is None:
+            append(plain_pack(sec, usec, total, total, 0x4500, total, ident, _DF, _TTL_PROTO,
+                              -(ip_sum + total + ident) % 0xFFFF, src, dst,
+                              sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0))
+        else:
+            append(mss_pack(sec, usec, total, total, 0x4500, total, ident, _DF, _TTL_PROTO,
+                            -(ip_sum + total + ident) % 0xFFFF, src, dst,
+                            sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0,
                             _MSS_KIND_LEN, mss))
         if plen:
             append(payload)
-        count += 1
-    return out, count
+        if len(out) >= CHUNK:
+            yield b"".join(out)
+            out.clear()
+    if out:
+        yield b"".join(out)
 
 
 def write_pcap(trace: Any, path: str | os.PathLike[str]) -> int:
@@ -114,8 +155,13 @@ def write_pcap(trace: Any, path: str | os.PathLike[str]) -> int:
     ``Packet``).  Open the file with ``wireshark FILE`` or ``tshark -r FILE``.
     """
     packets = getattr(trace, "packets", trace)
-    records, count = pcap_records(packets)
     with open(path, "wb") as f:
         f.write(_GLOBAL_HEADER)
-        f.write(b"".join(records))
-    return count
+        for chunk in pcap_chunks(packets):
+            f.write(chunk)
+    return len(packets)
+
+
+def pcap_bytes(trace: Any) -> bytes:
+    """The whole pcap file ``write_pcap`` would write, as bytes."""
+    return _GLOBAL_HEADER + b"".join(pcap_chunks(getattr(trace, "packets", trace)))
