@@ -235,13 +235,16 @@ class Network:
             return 0
         count = 0
         queue = self._queue
-        while queue and count < max_events:
-            if limit is not None:
-                t = self._peek()
-                if t is None or t > limit:
-                    break
-            if self._step(False) is not None:
-                count += 1
+        step = self._step
+        if limit is None:
+            while queue and count < max_events:
+                if step(False) is not None:
+                    count += 1
+        else:
+            # Entries at or before the limit are popped in order; stale ones do nothing.
+            while queue and queue[0][0] <= limit and count < max_events:
+                if step(False) is not None:
+                    count += 1
         if limit is not None and self._now < limit and count < max_events:
             self._now = limit
         return count
@@ -382,7 +385,13 @@ class Network:
             self.stats["bad_checksum"] += 1
             return
         pkt.fate = "delivered"
-        self._by_addr[pkt.dst_addr]._receive(pkt.segment, pkt.src_addr)
+        seg = pkt.segment
+        host = self._by_addr[pkt.dst_addr]
+        conn = host._conns.get((seg.dst_port, pkt.src_addr, seg.src_port))
+        if conn is not None:                   # the common case, without a call to the host
+            conn.segment_arrives(seg, self._now)
+        else:
+            host._receive(seg, pkt.src_addr)
 
     # -- looking at and meddling with the wire ---------------------------------------
 
