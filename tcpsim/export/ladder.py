@@ -9,6 +9,7 @@ change, timer and socket call, in the order they happened.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from ..timers import TICKS_PER_SECOND
@@ -231,15 +232,11 @@ def _header(ladder: Ladder, cols: list[int], canvas: int) -> list[str]:
 
 def _draw(step: Step, x: dict[str, int], cols: list[int], canvas: int, last: str) -> list[str]:
     """The text rows of one step."""
-    row = _blank(cols, canvas)
     src = x[step.host]
     if step.kind != "segment" or step.dst == step.host:
         text = step.text if step.kind != "segment" else f"to itself: {step.text}"
-        if step.host == last and len(cols) > 1:
-            _put(row, src - 1 - len(text), text)
-        else:
-            _put(row, src + 2, text)
-        return ["".join(row)]
+        return _note(text, src, cols, canvas, step.host == last and len(cols) > 1)
+    row = _blank(cols, canvas)
     dst = x[step.dst]
     right = dst > src
     dropped = step.fate == "dropped"
@@ -260,9 +257,22 @@ def _draw(step: Step, x: dict[str, int], cols: list[int], canvas: int, last: str
     if len(label) + 4 <= hi - lo + 1:
         _put(row, lo + 2 if right else hi - 1 - len(label), label)
         return ["".join(row)]
-    above = _blank(cols, canvas)
-    _put(above, lo + 1 if right else hi - len(step.text), step.text)
+    above = _blank(cols, canvas)                     # too long for the arrow: on a row above it
+    start = lo + 1 if right else hi - len(step.text)
+    _put(above, max(0, min(start, canvas - len(step.text))), step.text)
     return ["".join(above), "".join(row)]
+
+
+def _note(text: str, col: int, cols: list[int], canvas: int, left: bool) -> list[str]:
+    """A note beside the line at ``col`` (left of it for the last host), on rows of its own:
+    it may cross other hosts' lines, and wraps only at the edge of the canvas."""
+    room = col - 1 if left else canvas - col - 2
+    rows = []
+    for part in textwrap.wrap(text, max(room, 12), break_long_words=False) or [""]:
+        row = _blank(cols, canvas)
+        _put(row, col - 1 - len(part) if left else col + 2, part)
+        rows.append("".join(row))
+    return rows
 
 
 # -- Mermaid and Graphviz ------------------------------------------------------------------------
@@ -283,9 +293,12 @@ def ladder_diagram(trace: Any, format: str = "mermaid", naming: str = "symbolic"
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
 
 
+# '#' starts an entity and ';' ends a statement in Mermaid: write both as entities.
+_MERMAID_ESCAPES = str.maketrans({"#": "#35;", ";": "#59;"})
+
+
 def _mermaid_text(text: str) -> str:
-    # '#' starts an entity and ';' ends a statement in Mermaid; write both as entities.
-    return text.replace("#", "#35;").replace(";", "#59;")
+    return text.translate(_MERMAID_ESCAPES)
 
 
 def mermaid_ladder(ladder: Ladder) -> str:
