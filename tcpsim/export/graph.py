@@ -94,16 +94,19 @@ def edge_labels() -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def taken_edges(trace: Any) -> tuple[Counter, set[str]]:
-    """How often a trace took each drawn edge, and the nodes its connections ended in."""
+def taken_edges(traces: Any) -> tuple[Counter, set[str]]:
+    """How often a trace (or several) took each drawn edge, and the nodes its connections ended in."""
+    if hasattr(traces, "records"):
+        traces = [traces]
     taken: Counter = Counter()
-    final: dict[tuple[str, int], str] = {}
-    for r in trace.records:
-        if r.kind != "state":
-            continue
-        head = node_id(r.new, r.old)
-        taken[node_id(r.old), head] += 1
-        final[r.host, r.conn_id] = head
+    final: dict[tuple[int, str, int], str] = {}
+    for n, trace in enumerate(traces):
+        for r in trace.records:
+            if r.kind != "state":
+                continue
+            head = node_id(r.new, r.old)
+            taken[node_id(r.old), head] += 1
+            final[n, r.host, r.conn_id] = head
     return taken, set(final.values())
 
 
@@ -119,8 +122,9 @@ _NOT_TAKEN = {"color": "#bbbbbb", "fontcolor": "#999999"}
 def state_graph(trace: Any = None) -> Any:
     """The RFC 9293 state diagram as a ``graphviz.Digraph``, built from ``fsm.TRANSITIONS``.
 
-    With a ``trace`` (``net.trace``), the transitions it took are highlighted and
-    counted, and the states its connections ended in are marked.  The DOT text
+    With a ``trace`` (``net.trace``, or a list of traces: a coverage picture of
+    a whole test suite), the transitions taken are highlighted and counted, and
+    the states connections ended in are marked.  The DOT text
     (``.source``) is deterministic: rows top to bottom, edges sorted.
     """
     import graphviz
