@@ -26,20 +26,25 @@ INSTALL_HINT = ("tcpsim: Graphviz's 'dot' program is not on PATH, so no SVG was 
 # -- the scenarios ------------------------------------------------------------------------
 
 
-def _pair(seed: int, config: Config | None = None) -> tuple[Any, Any, Any]:
+def _pair(seed: int, config: Config | None = None,
+          names: tuple[str, str] = ("client", "server")) -> tuple[Any, Any, Any]:
     from ..network import Network
 
     net = Network(seed=seed, config=config)
-    return net, net.add_host("client", "10.0.0.1"), net.add_host("server", "10.0.0.2")
+    return net, net.add_host(names[0], "10.0.0.1"), net.add_host(names[1], "10.0.0.2")
 
 
-def _connected(seed: int, config: Config | None = None) -> tuple[Any, Any, Any]:
-    net, client, server = _pair(seed, config)
+PEERS = ("peer-a", "peer-b")       # the RFC's "TCP Peer A" and "TCP Peer B"
+
+
+def _connected(seed: int, config: Config | None = None,
+               names: tuple[str, str] = ("client", "server")) -> tuple[Any, Any, Any]:
+    net, client, server = _pair(seed, config, names)
     srv = server.socket()
     srv.bind(("", 80))
     srv.listen(1)
     cli = client.socket()
-    cli.connect(("server", 80))
+    cli.connect((names[1], 80))
     conn, _ = srv.accept()
     srv.close()
     return net, cli, conn
@@ -71,12 +76,12 @@ def four_way_close() -> Any:
 
 def simultaneous_open() -> Any:
     """Both sides connect() to each other at once: SYN-SENT -> SYN-RECEIVED on both."""
-    net, a, b = _pair(seed=3)
+    net, a, b = _pair(seed=3, names=PEERS)
     sa, sb = a.socket(), b.socket()
     sa.bind(("", 5000))
     sb.bind(("", 6000))
-    ca = a.spawn(sa.connect, ("server", 6000))
-    cb = b.spawn(sb.connect, ("client", 5000))
+    ca = a.spawn(sa.connect, (b.name, 6000))
+    cb = b.spawn(sb.connect, (a.name, 5000))
     net.run()
     ca.result, cb.result       # both connects returned (raise here if not)
     return net.trace
@@ -84,7 +89,7 @@ def simultaneous_open() -> Any:
 
 def simultaneous_close() -> Any:
     """Both sides close() at once: FIN-WAIT-1 -> CLOSING -> TIME-WAIT on both."""
-    net, cli, conn = _connected(seed=4)
+    net, cli, conn = _connected(seed=4, names=PEERS)
     cli.close()
     conn.close()
     net.run()
