@@ -22,11 +22,13 @@ from tcpsim import Config, Network, State
 from tcpsim.export.ladder import _mermaid_text, ladder_diagram, text_ladder
 from tcpsim.export.naming import isn_letter
 
+from support import established
+
 # fmt: off
 HANDSHAKE = """\
        client                                                             server
        10.0.0.1                                                         10.0.0.2
-0.000  |                                                             listen(1) |
+0.000  |                                                             listen(5) |
        |                                                      CLOSED -> LISTEN |
        | connect(server:80)                                                    |
        | CLOSED -> SYN-SENT                                                    |
@@ -49,7 +51,7 @@ HANDSHAKE = """\
 FOUR_WAY_CLOSE = """\
          client                                                           server
          10.0.0.1                                                       10.0.0.2
-  0.000  |                                                           listen(1) |
+  0.000  |                                                           listen(5) |
          |                                                    CLOSED -> LISTEN |
          | connect(server:80)                                                  |
          | CLOSED -> SYN-SENT                                                  |
@@ -98,15 +100,8 @@ def rfc_isns() -> Config:
 
 
 def handshake(config: Config | None = None):
-    net = Network(seed=0, config=config)
-    client, server = net.add_host("client"), net.add_host("server")
-    srv = server.socket()
-    srv.bind(("", 80))
-    srv.listen(1)
-    cli = client.socket()
-    cli.connect(("server", 80))
-    conn, _ = srv.accept()
-    return net, cli, conn
+    """(net, client socket, server socket) after connect() and accept(); the listener stays open."""
+    return established(seed=0, config=config)
 
 
 def arrows(ladder: str) -> list[str]:

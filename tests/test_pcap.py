@@ -23,6 +23,8 @@ from tcpsim.export.naming import Conversations
 from tcpsim.export.pcap import pcap_bytes, write_pcap
 from tcpsim.trace import Packet
 
+from support import established
+
 PORT = 9001          # no Wireshark dissector claims it: payloads stay "data"
 PI_ERROR = 0x00800000   # Wireshark's expert severity "error" (malformed, bad checksum)
 
@@ -157,14 +159,7 @@ def resent(packets) -> list[bool]:
 
 def faulty_transfer(isn=None):
     """Data both ways over a link that loses, duplicates and reorders segments."""
-    net = Network(seed=7, config=Config(mss=200, isn=isn))
-    client, server = net.add_host("client"), net.add_host("server")
-    srv = server.socket()
-    srv.bind(("", PORT))
-    srv.listen(1)
-    cli = client.socket()
-    cli.connect(("server", PORT))
-    conn, _ = srv.accept()
+    net, cli, conn = established(seed=7, config=Config(mss=200, isn=isn), port=PORT)
     net.set_link("client", "server", loss=0.15, duplicate=0.15, reorder=0.2)
     data = bytes(range(256)) * 20
     cli.sendall(data)

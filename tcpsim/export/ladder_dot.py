@@ -39,7 +39,7 @@ def dot_ladder(ladder: Any, time_format: Callable[[list[Any]], Callable[[int], s
     out += header
     longest = max((len(s.text) for s in ladder.steps), default=10)
     note_width = max(2.5, 0.075 * longest)    # inches: a note fills the gap beside its host
-    rows: list[list[str]] = [[f"t_0"] + [f"h{i}_0" for i in range(n)]]
+    rows: list[list[str]] = [["t_0"] + [f"h{i}_0" for i in range(n)]]
     edges: list[str] = []
     shown = None
     for r, step in enumerate(ladder.steps, start=1):

@@ -58,7 +58,7 @@ def _folds(n: int) -> tuple[int, tuple[tuple[int, int], ...]]:
     cut = (n >> 2) << 1                  # octets in the first piece: a whole number of words
     size = 8 * (n - cut)                 # bits in the larger piece, roughly
     folds = []
-    while size > 256:
+    while size > 1024:                   # then ``%`` on ~100 octets: cheaper than more folds
         bits = (size >> 5) << 4          # half of it, in whole 16-bit words
         folds.append((bits, (1 << bits) - 1))
         size -= bits
@@ -102,6 +102,8 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
     paths: dict[tuple[str, str], tuple] = {}
     plain_pack = _PLAIN.pack
     mss_pack = _WITH_MSS.pack
+    folds_of = _FOLDS.get
+    from_bytes = int.from_bytes
     for pkt in packets:
         seg = pkt.segment
         key = (pkt.src_addr, pkt.dst_addr)
@@ -112,11 +114,13 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
         flags = seg.flags
         if type(flags) is not int:
             flags = int(flags)
-        sport, dport, seq, ack, window = seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.window
+        sport = seg.src_port
+        dport = seg.dst_port
+        seq = seg.seq
+        ack = seg.ack
+        window = seg.window
         ident = pkt.id & 0xFFFF
-        ticks = pkt.sent_at_ticks
-        sec = ticks // 1_000_000                            # ticks are microseconds,
-        usec = ticks % 1_000_000                            # as pcap's timestamps
+        ticks = pkt.sent_at_ticks                           # microseconds, as pcap's
         if mss is None:
             total = 40 + plen                               # IPv4 20 + TCP 20 + payload
             off_flags = 0x5000 | (flags & 0x3F)            # data offset: 5 words
@@ -127,20 +131,35 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
             tcp_sum = (pseudo + 24 + plen + sport + dport + seq + ack + off_flags + window
                        + _MSS_KIND_LEN + mss)
         if plen:
+            if plen < 128 or plen & 1:
+                tcp_sum += _payload_sum(payload)
+            else:                                           # _payload_sum, inlined
+                cut, folds = folds_of(plen) or _folds(plen)
+                part = from_bytes(payload[:cut], "big") + from_bytes(payload[cut:], "big")
+                for bits, mask in folds:
+                    part = (part >> bits) + (part & mask)
+                tcp_sum += part
             if total > 0xFFFF:
                 raise ValueError(f"segment #{pkt.id} is too long for one IPv4 packet")
-            tcp_sum += _payload_sum(payload)
-        if mss is None:
-            append(plain_pack(sec, usec, total, total, 0x4500, total, ident, _DF, _TTL_PROTO,
-                              -(ip_sum + total + ident) % 0xFFFF, src, dst,
+            if mss is None:
+                append(plain_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
+                                  ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
+                                  sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0))
+            else:
+                append(mss_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
+                                ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
+                                sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0,
+                                _MSS_KIND_LEN, mss))
+            append(payload)
+        elif mss is None:
+            append(plain_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
+                              ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
                               sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0))
         else:
-            append(mss_pack(sec, usec, total, total, 0x4500, total, ident, _DF, _TTL_PROTO,
-                            -(ip_sum + total + ident) % 0xFFFF, src, dst,
+            append(mss_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
+                            ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
                             sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0,
                             _MSS_KIND_LEN, mss))
-        if plen:
-            append(payload)
         if len(out) >= CHUNK:
             yield b"".join(out)
             out.clear()
