@@ -292,6 +292,8 @@ def test_times_show_microseconds_only_when_needed():
 def test_empty_trace_and_bad_arguments():
     net = Network()
     assert text_ladder(net.trace) == "(nothing happened)\n"
+    assert ladder_diagram(net.trace).startswith("sequenceDiagram\n")
+    assert "nothing happened" in ladder_diagram(net.trace, format="dot")
     net, _, _ = handshake()
     with pytest.raises(ValueError, match="naming"):
         text_ladder(net.trace, naming="hex")

@@ -216,7 +216,8 @@ def _put(row: list[str], start: int, text: str) -> None:
 
 def _header(ladder: Ladder, cols: list[int], canvas: int) -> list[str]:
     rows = []
-    for labels in (ladder.hosts, [ladder.addresses.get(h, "") for h in ladder.hosts]):
+    addresses = [ladder.addresses.get(h, "") for h in ladder.hosts]
+    for labels in (ladder.hosts, [a if a != h else "" for a, h in zip(addresses, ladder.hosts)]):
         row = [" "] * canvas
         for i, (label, c) in enumerate(zip(labels, cols)):
             if i == 0:
@@ -257,10 +258,13 @@ def _draw(step: Step, x: dict[str, int], cols: list[int], canvas: int, last: str
     if len(label) + 4 <= hi - lo + 1:
         _put(row, lo + 2 if right else hi - 1 - len(label), label)
         return ["".join(row)]
-    above = _blank(cols, canvas)                     # too long for the arrow: on a row above it
-    start = lo + 1 if right else hi - len(step.text)
-    _put(above, max(0, min(start, canvas - len(step.text))), step.text)
-    return ["".join(above), "".join(row)]
+    rows = []                                        # too long for the arrow: on rows above it
+    for part in textwrap.wrap(step.text, canvas, break_long_words=False):
+        above = _blank(cols, canvas)
+        start = lo + 1 if right else hi - len(part)
+        _put(above, max(0, min(start, canvas - len(part))), part)
+        rows.append("".join(above))
+    return rows + ["".join(row)]
 
 
 def _note(text: str, col: int, cols: list[int], canvas: int, left: bool) -> list[str]:
@@ -303,8 +307,10 @@ def _mermaid_text(text: str) -> str:
 
 def mermaid_ladder(ladder: Ladder) -> str:
     ids = {h: f"h{i}" for i, h in enumerate(ladder.hosts)}
-    last = ladder.hosts[-1]
     out = ["sequenceDiagram"]
+    if not ladder.hosts:
+        return "sequenceDiagram\n    participant h0 as nothing happened\n"
+    last = ladder.hosts[-1]
     for h in ladder.hosts:
         addr = ladder.addresses.get(h, "")
         alias = f"{h} {addr}" if addr and addr != h else h

@@ -19,6 +19,8 @@ def dot_ladder(ladder: Any, time_format: Callable[[list[Any]], Callable[[int], s
     """DOT source for ``ladder`` (a ``tcpsim.export.ladder.Ladder``)."""
     hosts = ladder.hosts
     n = len(hosts)
+    if not ladder.steps:
+        return 'digraph ladder {\n  nothing [shape=plaintext, label="nothing happened"];\n}\n'
     col = {h: i for i, h in enumerate(hosts)}
     fmt = time_format(ladder.steps) if ladder.steps else str
     out = [
