@@ -347,3 +347,39 @@ def test_dot_ladder_renders_to_svg():
                  "TIME-WAIT -> CLOSED", "connect() returns"):
         assert text in shown, text
     assert svg.stderr == ""
+
+
+def test_four_hosts_over_faulty_links_stay_within_80_columns():
+    net = Network(seed=10, config=Config(mss=100))
+    hosts = [net.add_host(f"h{i}") for i in range(4)]
+    server = hosts[-1]
+    srv = server.socket()
+    srv.bind(("", 80))
+    srv.listen(8)
+    for h in hosts[:-1]:
+        net.set_link(h.name, server.name, loss=0.2, duplicate=0.2, reorder=0.2, corrupt=0.1)
+
+    def serve():
+        for _ in hosts[:-1]:
+            conn, _ = srv.accept()
+            conn.sendall(conn.recv(1000))
+            conn.close()
+
+    def talk(host):
+        sock = host.socket()
+        sock.connect(("h3", 80))
+        sock.sendall(b"x" * 250)
+        sock.recv(1000)
+        sock.close()
+
+    server.spawn(serve)
+    calls = [h.spawn(talk, h) for h in hosts[:-1]]
+    net.run()
+    assert all(c.done and c.exception is None for c in calls)
+    assert any(p.corrupted for p in net.trace.packets)
+    for naming in ("symbolic", "relative", "absolute"):
+        lines = text_ladder(net.trace, naming).splitlines()
+        assert max(len(line) for line in lines) <= 80, naming
+        assert lines[0].split() == ["h0", "h1", "h2", "h3"]
+        assert sum(" SYN seq=" in line for line in lines) == sum(
+            p.segment.flags == 2 for p in net.trace.packets)
