@@ -107,7 +107,7 @@ class Connection(Sender):
         old = self.state
         self.state = t.next
         self.history.append(t.next)
-        self.sink.state_changed(self, old, t.next, cause)
+        self.sink.state_changed(self, old, t.next, cause, event)
         send = t.bits
         if send:
             if send & SYN:
@@ -499,11 +499,18 @@ class Connection(Sender):
         self.snd_wl2 = ack
         if window > self.max_snd_wnd:
             self.max_snd_wnd = window
-        if window and self.probing:
-            # The window opened while a probe was out: send the probed octet as data.
-            self.probing = False
-            self.t_persist = None
-            self.snd_nxt = self.snd_una
+        if self.probing:
+            if window:
+                # The window opened while a probe was out: send the probed octet as data.
+                self.probing = False
+                self.t_persist = None
+                self.snd_nxt = self.snd_una
+            elif ack == self.snd_una:
+                # The probe was refused: its octet is unsent again, so our ACKs carry
+                # SEQ = SND.UNA, which a peer with a zero window can accept.  (Keeping
+                # SND.NXT past it makes two zero-window peers answer each other's
+                # ACKs forever.)
+                self.snd_nxt = self.snd_una
 
     def _learn_mss(self, seg: Segment) -> None:
         self.peer_mss = seg.mss if seg.mss else 536               # RFC 9293 3.7.1

@@ -134,11 +134,12 @@ class Host:
             trace.records.append(TimerRecord(self.net._now, self.name, conn.id, conn.local,
                                              conn.remote, name))
 
-    def state_changed(self, conn: Connection, old: State, new: State, cause: Any) -> None:
+    def state_changed(self, conn: Connection, old: State, new: State, cause: Any,
+                      event: Any = None) -> None:
         trace = self.net.trace
         if trace.enabled:
             trace.records.append(StateChange(self.net._now, self.name, conn.id, conn.local,
-                                             conn.remote, old, new, cause))
+                                             conn.remote, old, new, cause, event))
         owner = conn.owner
         if isinstance(owner, Listener):             # a child of a listening socket
             if new is State.ESTABLISHED:

@@ -249,7 +249,7 @@ class Socket:
         listener = Listener(conn, backlog, slack)
         host._listeners[port] = listener
         self._listener = listener
-        self._record("listen", "call", str(backlog))
+        self._record("listen()", "call", str(backlog))
         conn.open_passive(self._net._now)
 
     def accept(self) -> tuple["Socket", tuple[str, int]]:
@@ -258,7 +258,7 @@ class Socket:
         listener = self._listener
         if listener is None:
             raise _err(E.EINVAL, "socket is not listening")
-        self._record("accept", "call")
+        self._record("accept()", "call")
         try:
             self._wait("accept()", lambda: bool(listener.queue) or self._fd < 0, listener.conn,
                        "waiting for a connection")

@@ -78,14 +78,16 @@ class Packet:
 
 
 class StateChange:
-    """A connection moved from ``old`` to ``new`` because of ``cause``."""
+    """A connection moved from ``old`` to ``new`` because of ``cause`` (a Segment
+    or a few words); ``input`` is the ``fsm.Input`` whose table entry it took."""
 
-    __slots__ = ("time", "host", "conn_id", "local", "remote", "old", "new", "cause")
+    __slots__ = ("time", "host", "conn_id", "local", "remote", "old", "new", "cause", "input")
 
     kind = "state"
 
     def __init__(self, time: int, host: str, conn_id: int, local: tuple[str, int],
-                 remote: tuple[str, int], old: State, new: State, cause: Any) -> None:
+                 remote: tuple[str, int], old: State, new: State, cause: Any,
+                 input: Any = None) -> None:
         self.time = time
         self.host = host
         self.conn_id = conn_id
@@ -94,6 +96,7 @@ class StateChange:
         self.old = old
         self.new = new
         self.cause = cause
+        self.input = input
 
     @property
     def cause_text(self) -> str:

@@ -26,7 +26,7 @@ class RecordingSink:
     def schedule(self, conn: Any, deadline: int) -> None:
         self.timers.append(deadline)
 
-    def state_changed(self, conn: Any, old: State, new: State, cause: Any) -> None:
+    def state_changed(self, conn: Any, old: State, new: State, cause: Any, event: Any) -> None:
         self.changes.append((old, new))
 
     def timer_fired(self, conn: Any, name: str) -> None:

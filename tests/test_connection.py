@@ -512,3 +512,21 @@ class TestOptions:
         conn.send(b"a", 20)
         conn.send(b"b", 21)
         assert [s.payload for s in sink.take()] == [b"a", b"b"]
+
+
+def test_refused_probe_octet_is_unsent_again():
+    # After a zero-window probe is answered with ack=SND.UNA and window 0, our
+    # ACKs must carry SEQ=SND.UNA (= the peer's RCV.NXT), which a zero window
+    # accepts -- otherwise two such peers trade ACKs forever.
+    conn, sink = connection()
+    conn.open_active(100, 0)
+    conn.segment_arrives(seg(300, 101, SYN | ACK, window=0), 10)
+    conn.send(b"abc", 20)
+    conn.on_timer(conn.next_deadline())
+    (probe,) = sink.take()
+    assert (probe.seq, probe.payload) == (101, b"a")
+    conn.segment_arrives(seg(301, 101, window=0), 2_000_000)     # refused: still window 0
+    assert conn.snd_nxt == 101 and conn.probing
+    conn.segment_arrives(seg(301, 101, window=0, payload=b"z"), 2_000_001)   # their data
+    (ack,) = sink.take()
+    assert (ack.seq, ack.ack) == (101, 302)
