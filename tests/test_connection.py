@@ -521,6 +521,7 @@ def test_refused_probe_octet_is_unsent_again():
     conn, sink = connection()
     conn.open_active(100, 0)
     conn.segment_arrives(seg(300, 101, SYN | ACK, window=0), 10)
+    sink.take()
     conn.send(b"abc", 20)
     conn.on_timer(conn.next_deadline())
     (probe,) = sink.take()
