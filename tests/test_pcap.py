@@ -75,14 +75,7 @@ def check_packet(pkt: Packet, sec: int, usec: int, raw: bytes) -> None:
 
 
 def test_file_header_and_every_record():
-    net = Network(seed=3)
-    client, server = net.add_host("client"), net.add_host("server", "192.168.1.20")
-    srv = server.socket()
-    srv.bind(("", PORT))
-    srv.listen(1)
-    cli = client.socket()
-    cli.connect(("server", PORT))
-    conn, _ = srv.accept()
+    net, cli, conn = established(seed=3, port=PORT)
     cli.sendall(b"hello")                                # odd length
     cli.sendall(bytes(range(256)) * 12)                  # full segments and a tail
     conn.sendall(b"\xff" * 1461)

@@ -3,7 +3,7 @@
 Each segment is written once, where it was sent (the capture point is the
 sender): dropped segments are in the file, and so are the network's duplicate
 copies, so Wireshark's TCP analysis sees the retransmissions and duplicates the
-run made.  Link type 101 (raw IPv4): every record is an IPv4 header, a TCP
+run made; a segment the link corrupted is written as it left the sender, intact.  Link type 101 (raw IPv4): every record is an IPv4 header, a TCP
 header (with the MSS option on SYNs) and the payload, both checksums correct.
 Timestamps are the virtual send times, counted from the Unix epoch.
 
@@ -54,7 +54,7 @@ _FOLDS: dict[int, tuple[int, tuple[tuple[int, int], ...]]] = {}
 
 
 def _folds(n: int) -> tuple[int, tuple[tuple[int, int], ...]]:
-    """For an ``n``-octet payload: where to cut it in two, and the (bits, mask) of later folds."""
+    """For an even ``n``-octet payload: where to cut it in two, and the (bits, mask) of the folds."""
     cut = (n >> 2) << 1                  # octets in the first piece: a whole number of words
     size = 8 * (n - cut)                 # bits in the larger piece, roughly
     folds = []
@@ -66,26 +66,10 @@ def _folds(n: int) -> tuple[int, tuple[tuple[int, int], ...]]:
     return found
 
 
-def _payload_sum(payload: bytes) -> int:
-    """A number congruent (mod 0xFFFF) to the sum of the payload's 16-bit words.
-
-    The payload read as one big number is congruent to that sum, because
-    2**16 is 1 modulo 0xFFFF; so is the sum of any two pieces of it when the
-    second starts on a word boundary.  So the payload is read in two pieces and
-    the result folded in half until small, which makes the ``%`` cheap.  An
-    odd length is padded with a zero octet, as the checksum rule says.
-    """
-    n = len(payload)
-    if n & 1:
-        payload += b"\0"
-        n += 1
-    if n < 128:
-        return int.from_bytes(payload, "big") % 0xFFFF
-    cut, folds = _FOLDS.get(n) or _folds(n)
-    total = int.from_bytes(payload[:cut], "big") + int.from_bytes(payload[cut:], "big")
-    for bits, mask in folds:
-        total = (total >> bits) + (total & mask)
-    return total % 0xFFFF
+def _odd_or_short_sum(payload: bytes) -> int:
+    """The payload as one number (zero-padded to whole 16-bit words, as the checksum rule
+    says): congruent, modulo 0xFFFF, to the sum of its words, because 2**16 is 1 there."""
+    return int.from_bytes(payload + b"\0" if len(payload) & 1 else payload, "big")
 
 
 CHUNK = 64        # packets per write: small enough to reuse memory, large enough to batch
@@ -132,8 +116,12 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
                        + _MSS_KIND_LEN + mss)
         if plen:
             if plen < 128 or plen & 1:
-                tcp_sum += _payload_sum(payload)
-            else:                                           # _payload_sum, inlined
+                tcp_sum += _odd_or_short_sum(payload)
+            else:
+                # The payload in two pieces, the second starting on a word boundary:
+                # their sum is congruent to the whole.  Then fold it in halves (high
+                # part plus low part, a whole number of words each), so that the final
+                # ``%`` works on a hundred octets instead of fifteen hundred.
                 cut, folds = folds_of(plen) or _folds(plen)
                 part = from_bytes(payload[:cut], "big") + from_bytes(payload[cut:], "big")
                 for bits, mask in folds:
@@ -141,17 +129,7 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
                 tcp_sum += part
             if total > 0xFFFF:
                 raise ValueError(f"segment #{pkt.id} is too long for one IPv4 packet")
-            if mss is None:
-                append(plain_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
-                                  ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
-                                  sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0))
-            else:
-                append(mss_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
-                                ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
-                                sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0,
-                                _MSS_KIND_LEN, mss))
-            append(payload)
-        elif mss is None:
+        if mss is None:
             append(plain_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
                               ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
                               sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0))
@@ -160,6 +138,8 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
                             ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
                             sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0,
                             _MSS_KIND_LEN, mss))
+        if plen:
+            append(payload)
         if len(out) >= CHUNK:
             yield b"".join(out)
             out.clear()
