@@ -41,10 +41,10 @@ def ones_complement_sum(data: bytes) -> int:
 
 
 def records(blob: bytes):
-    """The (ts_sec, ts_usec, packet bytes) of a classic big-endian pcap file, after its header."""
+    """The (ts_sec, ts_usec, packet bytes) of a classic little-endian pcap file, after its header."""
     offset = 24
     while offset < len(blob):
-        sec, usec, incl, orig = struct.unpack_from("!IIII", blob, offset)
+        sec, usec, incl, orig = struct.unpack_from("<IIII", blob, offset)
         assert incl == orig
         yield sec, usec, blob[offset + 16:offset + 16 + incl]
         offset += 16 + incl
@@ -83,7 +83,8 @@ def test_file_header_and_every_record():
     conn.close()
     net.run()
     blob = pcap_bytes(net.trace)
-    magic, major, minor, zone, sigfigs, snaplen, linktype = struct.unpack_from("!IHHiIII", blob)
+    assert blob[:4] == bytes.fromhex("d4c3b2a1")          # little-endian, microseconds
+    magic, major, minor, zone, sigfigs, snaplen, linktype = struct.unpack_from("<IHHiIII", blob)
     assert (magic, major, minor, zone, sigfigs, linktype) == (0xA1B2C3D4, 2, 4, 0, 0, 101)
     assert snaplen >= 1500
     found = list(records(blob))

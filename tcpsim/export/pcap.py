@@ -7,10 +7,11 @@ run made; a segment the link corrupted is written as it left the sender, intact.
 header (with the MSS option on SYNs) and the payload, both checksums correct.
 Timestamps are the virtual send times, counted from the Unix epoch.
 
-The whole file is big-endian (the pcap magic says so), so one ``struct`` format
-packs a record header, the IPv4 header and the TCP header together, and the
-checksums are computed arithmetically: the ones' complement sum of 16-bit words
-is congruent to the numbers themselves modulo 0xFFFF, because 2**16 == 1 there.
+The file's own headers are little-endian, as tcpdump and dpkt write them on
+the usual (x86, ARM) machines, whatever machine writes it; the packets inside are
+in network byte order.  The checksums are computed arithmetically: the ones'
+complement sum of 16-bit words is congruent to the numbers themselves modulo
+0xFFFF, because 2**16 == 1 there.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ SNAPLEN = 65535
 IP_TTL = 64
 IP_PROTO_TCP = 6
 
-_GLOBAL_HEADER = struct.pack("!IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, SNAPLEN, LINKTYPE_RAW)
+_GLOBAL_HEADER = struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, SNAPLEN, LINKTYPE_RAW)
 
-# record header (ts_sec, ts_usec, incl_len, orig_len), IPv4 header, TCP header
-_PLAIN = struct.Struct("!IIII" "HHHHHH4s4s" "HHIIHHHH")
-_WITH_MSS = struct.Struct("!IIII" "HHHHHH4s4s" "HHIIHHHH" "HH")
+_RECORD = struct.Struct("<IIII")                  # ts_sec, ts_usec, incl_len, orig_len
+_PLAIN = struct.Struct("!HHHHHH4s4s" "HHIIHHHH")   # IPv4 header, TCP header
+_WITH_MSS = struct.Struct("!HHHHHH4s4s" "HHIIHHHH" "HH")
 
 _IP_FIXED = 0x4500 + 0x4000 + ((IP_TTL << 8) | IP_PROTO_TCP)   # ver/IHL/TOS, DF, TTL/proto
 _DF = 0x4000
@@ -72,7 +73,7 @@ def _odd_or_short_sum(payload: bytes) -> int:
     return int.from_bytes(payload + b"\0" if len(payload) & 1 else payload, "big")
 
 
-CHUNK = 64        # packets per write: small enough to reuse memory, large enough to batch
+CHUNK = 96        # records, headers and payloads, per write: small enough to reuse memory, large enough to batch
 
 
 def pcap_chunks(packets: Any) -> Iterator[bytes]:
@@ -84,6 +85,7 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
     out: list[bytes] = []
     append = out.append
     paths: dict[tuple[str, str], tuple] = {}
+    record_pack = _RECORD.pack
     plain_pack = _PLAIN.pack
     mss_pack = _WITH_MSS.pack
     folds_of = _FOLDS.get
@@ -129,13 +131,14 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
                 tcp_sum += part
             if total > 0xFFFF:
                 raise ValueError(f"segment #{pkt.id} is too long for one IPv4 packet")
+        append(record_pack(ticks // 1_000_000, ticks % 1_000_000, total, total))
         if mss is None:
-            append(plain_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
-                              ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
+            append(plain_pack(0x4500, total, ident, _DF, _TTL_PROTO,
+                              -(ip_sum + total + ident) % 0xFFFF, src, dst,
                               sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0))
         else:
-            append(mss_pack(ticks // 1_000_000, ticks % 1_000_000, total, total, 0x4500, total,
-                            ident, _DF, _TTL_PROTO, -(ip_sum + total + ident) % 0xFFFF, src, dst,
+            append(mss_pack(0x4500, total, ident, _DF, _TTL_PROTO,
+                            -(ip_sum + total + ident) % 0xFFFF, src, dst,
                             sport, dport, seq, ack, off_flags, window, -tcp_sum % 0xFFFF, 0,
                             _MSS_KIND_LEN, mss))
         if plen:
