@@ -1,0 +1,328 @@
+"""TCP's invariants, one test each, over the REPL-verb state machine (tcpmodel.py).
+
+Each invariant has, beside its property, at least one deliberately broken
+variant -- a hand-built bad trace or value, and a mutated engine run through
+the same state machine -- proving the check can fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis.stateful import initialize, run_state_machine_as_test
+
+import tcpsim.connection
+from tcpsim import Config, Flags, Network, Segment, State
+from tcpsim.connection import Connection
+from tcpsim.fsm import TRANSITIONS, Input, Transition
+from tcpsim.invariants import (InvariantViolation, check_acks, check_agreement, check_delivery,
+                               check_history, check_isn_shift, check_liveness, check_same_trace,
+                               check_tcb, check_transitions)
+from tcpsim.programs import Runner
+from tcpsim.seqnum import MASK, MOD
+from tcpsim.strategies import configs, programs
+from tcpsim.tcb import TCB, ConnectionInfo
+from tcpsim.trace import Packet, StateChange, Trace
+from tcpmodel import TcpModel, examples
+
+STEPS = 30
+MODEL_SETTINGS = settings(max_examples=examples(0.3), stateful_step_count=STEPS)
+# A mutated engine must be caught within this many runs (no shrinking: only "caught?").
+MUTANT_SETTINGS = settings(max_examples=300, stateful_step_count=STEPS, derandomize=True,
+                           database=None, deadline=None, phases=[Phase.generate],
+                           report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+S = State
+
+
+def assert_caught(model: type[TcpModel]) -> str:
+    """Run ``model`` until it fails; return the failure message."""
+    with pytest.raises(InvariantViolation) as caught:
+        run_state_machine_as_test(model, settings=MUTANT_SETTINGS)
+    message = str(caught.value)
+    assert "The run as a `tcpsim run` script:" in message
+    return message
+
+
+# -- the models, one per invariant --------------------------------------------------------------
+
+class DeliveryModel(TcpModel):
+    per_rule = ("delivery",)
+    at_end = ("delivery",)
+
+
+class TransitionModel(TcpModel):
+    per_rule = ("transitions",)
+    at_end = ("liveness", "transitions")
+
+    def end_transitions(self) -> None:
+        self.check_transitions()
+
+
+class TcbModel(TcpModel):
+    per_rule = ("tcb",)
+
+
+class AgreementModel(TcpModel):
+    per_rule = ("agreement",)
+    at_end = ("agreement",)
+
+
+class LivenessModel(TcpModel):
+    at_end = ("liveness",)
+
+
+class DeterminismModel(TcpModel):
+    at_end = ("determinism",)
+
+
+class IsnModel(TcpModel):
+    at_end = ("isn_shift",)
+
+    def adjust(self, config: Config) -> Config:
+        return config.replace(isn=0)
+
+    @initialize(k=st.one_of(st.integers(1, 4096), st.integers(1, 1 << 20)))
+    def choose_shift(self, k: int) -> None:
+        self.isn_shift = MOD - k          # replay with ISN 2**32 - k
+
+
+TestDelivery = DeliveryModel.TestCase
+TestTransitions = TransitionModel.TestCase
+TestTcbSanity = TcbModel.TestCase
+TestAgreement = AgreementModel.TestCase
+TestLiveness = LivenessModel.TestCase
+TestDeterminism = DeterminismModel.TestCase
+TestIsnInvariance = IsnModel.TestCase
+for _case in (TestDelivery, TestTransitions, TestTcbSanity, TestAgreement, TestLiveness,
+              TestDeterminism, TestIsnInvariance):
+    _case.settings = MODEL_SETTINGS
+del _case
+
+
+# -- exactly-once, in-order delivery: broken variants ---------------------------------------------
+
+def test_delivery_check_catches_a_changed_octet():
+    with pytest.raises(InvariantViolation, match="octet 1 differs"):
+        check_delivery(b"hello", b"hxl")
+
+
+def test_delivery_check_catches_a_duplicate():
+    with pytest.raises(InvariantViolation):
+        check_delivery(b"abcdef", b"abcabc")
+
+
+def test_delivery_check_catches_missing_data_once_complete():
+    check_delivery(b"hello", b"hel")
+    with pytest.raises(InvariantViolation, match="5 octets sent but only 3 received"):
+        check_delivery(b"hello", b"hel", complete=True)
+
+
+def test_delivery_model_catches_an_engine_that_delivers_twice(monkeypatch):
+    real = Connection.receive
+
+    def receive_twice(self, bufsize, now):
+        data = real(self, bufsize, now)
+        return data + data[:1] if len(data) > 1 else data
+    monkeypatch.setattr(Connection, "receive", receive_twice)
+    assert "differs" in assert_caught(DeliveryModel)
+
+
+# -- the transition table: broken variants -------------------------------------------------------
+
+def change(old: State, new: State, conn_id: int = 1, time: int = 0) -> StateChange:
+    return StateChange(time, "client", conn_id, ("10.0.0.1", 1), ("10.0.0.2", 80), old, new, "test")
+
+
+def test_transition_check_catches_an_edge_not_in_the_table():
+    check_transitions([change(S.CLOSED, S.SYN_SENT), change(S.SYN_SENT, S.ESTABLISHED)])
+    with pytest.raises(InvariantViolation, match="not an edge"):
+        check_transitions([change(S.CLOSED, S.SYN_SENT), change(S.SYN_SENT, S.FIN_WAIT_2)])
+
+
+def test_transition_check_catches_a_history_that_does_not_chain():
+    with pytest.raises(InvariantViolation, match="was in SYN-SENT, not ESTABLISHED"):
+        check_transitions([change(S.CLOSED, S.SYN_SENT), change(S.ESTABLISHED, S.CLOSE_WAIT)])
+
+
+def test_transition_check_catches_a_history_not_starting_at_closed_or_listen():
+    with pytest.raises(InvariantViolation, match="first change leaves ESTABLISHED"):
+        check_transitions([change(S.ESTABLISHED, S.CLOSE_WAIT)])
+    with pytest.raises(InvariantViolation, match="begins at SYN-SENT"):
+        check_history([S.SYN_SENT, S.ESTABLISHED])
+    with pytest.raises(InvariantViolation, match="not an edge"):
+        check_history([S.LISTEN, S.ESTABLISHED])
+
+
+def test_transition_model_catches_an_engine_taking_an_edge_outside_the_table(monkeypatch):
+    # The engine reads the table; a bad entry makes it take ESTABLISHED -> LAST-ACK on a FIN.
+    monkeypatch.setitem(TRANSITIONS, (S.ESTABLISHED, Input.RCV_FIN), Transition(S.LAST_ACK, Flags.ACK))
+    assert "ESTABLISHED -> LAST-ACK is not an edge" in assert_caught(TransitionModel)
+
+
+# -- TCB sanity: broken variants -------------------------------------------------------------------
+
+def info(**changes) -> ConnectionInfo:
+    fields = dict(local=("10.0.0.1", 40000), remote=("10.0.0.2", 80), state=S.ESTABLISHED,
+                  iss=1000, irs=5000, snd_una=1001, snd_nxt=1001, snd_wnd=65535,
+                  rcv_nxt=5001, rcv_wnd=65535)
+    fields.update(changes)
+    return ConnectionInfo(**fields)
+
+
+def test_tcb_check_accepts_a_sane_tcb_across_the_wrap():
+    check_tcb(info(iss=MASK, snd_una=MASK, snd_nxt=99), Config(), sent_end=99)
+
+
+def test_tcb_check_catches_snd_una_beyond_snd_nxt():
+    with pytest.raises(InvariantViolation, match="SND.UNA=1500 is beyond SND.NXT=1001"):
+        check_tcb(info(snd_una=1500), Config())
+
+
+def test_tcb_check_catches_acknowledged_data_never_sent():
+    with pytest.raises(InvariantViolation, match="beyond the highest sequence number ever sent"):
+        check_tcb(info(snd_una=1100, snd_nxt=1100), Config(), sent_end=1050)
+
+
+def test_tcb_check_catches_negative_windows_and_overfull_buffers():
+    with pytest.raises(InvariantViolation, match="negative window"):
+        check_tcb(info(snd_wnd=-1), Config())
+    with pytest.raises(InvariantViolation, match="receive buffer"):
+        check_tcb(info(rcv_wnd=0, recv_queue=70000), Config())
+    with pytest.raises(InvariantViolation, match="send buffer"):
+        check_tcb(info(send_queue=70000), Config())
+
+
+def packet(pid: int, src: str, dst: str, seg: Segment) -> Packet:
+    addr = {"client": "10.0.0.1", "server": "10.0.0.2"}
+    return Packet(pid, src, dst, addr[src], addr[dst], seg, 0, 10)
+
+
+def test_ack_check_catches_an_ack_of_data_never_sent():
+    syn = Segment(src_port=40000, dst_port=80, seq=100, flags=Flags.SYN)
+    good = Segment(src_port=80, dst_port=40000, seq=7, ack=101, flags=Flags.SYN | Flags.ACK)
+    bad = Segment(src_port=80, dst_port=40000, seq=8, ack=102, flags=Flags.ACK)
+    check_acks([packet(1, "client", "server", syn), packet(2, "server", "client", good)])
+    with pytest.raises(InvariantViolation, match="acknowledges 102"):
+        check_acks([packet(1, "client", "server", syn), packet(2, "server", "client", bad)])
+    check_acks([packet(1, "client", "server", syn), packet(2, "server", "client", bad)], ignore={2})
+
+
+def test_tcb_model_catches_an_engine_acknowledging_too_much(monkeypatch):
+    def ack_one_more(self, now):
+        self._emit(Flags.ACK, self.snd_nxt, (self.rcv_nxt + 1) & MASK, b"")
+    monkeypatch.setattr(Connection, "_send_ack", ack_one_more)
+    assert "beyond the highest sequence number" in assert_caught(TcbModel)
+
+
+# -- agreement: broken variants ----------------------------------------------------------------------
+
+def test_agreement_check_catches_mismatched_sequence_spaces():
+    a = info()
+    b = info(local=a.remote, remote=a.local, iss=5000, irs=1000, snd_una=5001, snd_nxt=5001,
+             rcv_nxt=1001)
+    check_agreement(a, b)
+    with pytest.raises(InvariantViolation, match="ISS/IRS disagree"):
+        check_agreement(a, info(local=a.remote, remote=a.local, iss=5000, irs=999,
+                                snd_nxt=5001, rcv_nxt=1001))
+    with pytest.raises(InvariantViolation, match="SND.NXT=1001 .* but RCV.NXT=1000"):
+        check_agreement(a, info(local=a.remote, remote=a.local, iss=5000, irs=1000,
+                                snd_una=5001, snd_nxt=5001, rcv_nxt=1000))
+
+
+def test_agreement_model_catches_an_engine_that_misremembers_irs(monkeypatch):
+    real = Connection._listen_arrives
+
+    def off_by_one(self, seg, now):
+        real(self, seg, now)
+        self.irs = (self.irs + 1) & MASK
+    monkeypatch.setattr(Connection, "_listen_arrives", off_by_one)
+    assert "ISS/IRS disagree" in assert_caught(AgreementModel)
+
+
+# -- liveness: broken variants --------------------------------------------------------------------------
+
+def test_liveness_check_catches_a_connection_that_never_closes():
+    ends = [("client", ("10.0.0.1", 1), ("10.0.0.2", 80))]
+    trace = [change(S.ESTABLISHED, S.FIN_WAIT_1), change(S.FIN_WAIT_1, S.FIN_WAIT_2)]
+    with pytest.raises(InvariantViolation, match="still FIN-WAIT-2"):
+        check_liveness(trace, ends, 0.0, Config())
+
+
+def test_liveness_check_catches_a_close_after_the_deadline():
+    ends = [("client", ("10.0.0.1", 1), ("10.0.0.2", 80))]
+    config = Config(msl=1.0, rto_max=2.0)          # deadline: 2*1 + 4*2 = 10 s after closing
+    on_time = [change(S.TIME_WAIT, S.CLOSED, time=9_999_999)]
+    late = [change(S.TIME_WAIT, S.CLOSED, time=10_000_001)]
+    check_liveness(on_time, ends, 0.0, config)
+    with pytest.raises(InvariantViolation, match="after the deadline"):
+        check_liveness(late, ends, 0.0, config)
+
+
+def test_liveness_model_catches_an_engine_stuck_in_time_wait(monkeypatch):
+    monkeypatch.setattr(Connection, "_start_time_wait", lambda self, now: None)
+    assert "still TIME-WAIT" in assert_caught(LivenessModel)
+
+
+# -- determinism: broken variants ----------------------------------------------------------------------
+
+def test_same_trace_check_catches_a_different_record():
+    def run(seed: int) -> Trace:
+        net = Network(seed=seed)
+        net.add_host("client"), net.add_host("server")
+        Runner(net).run_all(programs_fixed())
+        return net.trace
+    check_same_trace(run(1), run(1))
+    with pytest.raises(InvariantViolation, match="traces differ"):
+        check_same_trace(run(1), run(2))
+
+
+def programs_fixed():
+    from tcpsim.programs import Command
+    return [Command.parse(line) for line in (
+        "listen server 80", "connect client server:80", "accept server", "send client hi",
+        "recv server", "run until 1.0")]
+
+
+def test_determinism_model_catches_ambient_state(monkeypatch):
+    counter = itertools.count(12345)       # state that outlives a network: replays differ
+    monkeypatch.setattr(Network, "_isn", lambda self: next(counter) & MASK)
+    assert "traces differ" in assert_caught(DeterminismModel)
+
+
+# -- ISN invariance: broken variants ---------------------------------------------------------------------
+
+def test_isn_shift_check_catches_a_difference_beyond_the_shift():
+    def run(isn: int, word: str = "hi") -> Trace:
+        net = Network(seed=3, config=Config(isn=isn))
+        net.add_host("client"), net.add_host("server")
+        Runner(net).run_all(programs_fixed()[:-2] + [programs_fixed()[-1]])
+        return net.trace
+    check_isn_shift(run(0), run(MOD - 5), MOD - 5)
+    with pytest.raises(InvariantViolation, match="beyond the shift"):
+        check_isn_shift(run(0), run(MOD - 5), MOD - 4)
+
+
+def test_isn_model_catches_an_engine_without_modular_comparisons(monkeypatch):
+    monkeypatch.setattr(tcpsim.connection, "seq_diff", lambda a, b: a - b)
+    assert "ISN shift" in assert_caught(IsnModel)
+
+
+# -- programs for more hosts -------------------------------------------------------------------------------
+
+@settings(max_examples=examples(0.5))
+@given(seed=st.integers(0, 2**32 - 1), config=configs(),
+       program=programs(("alice", "bob", "carol"), max_commands=25))
+def test_determinism_of_three_host_programs(seed, config, program):
+    traces = []
+    for _ in range(2):
+        net = Network(seed=seed, config=config)
+        for name in ("alice", "bob", "carol"):
+            net.add_host(name)
+        runner = Runner(net).run_all(program)
+        assert runner.unexpected() == []
+        check_transitions(net.trace)
+        traces.append(net.trace)
+        runner.close()
+    check_same_trace(*traces)
