@@ -14,8 +14,9 @@ Resets, aborts and give-ups, which the figure leaves to a note ("RST and ABORT
 reach CLOSED from every state"), go to a small dashed CLOSED box beside their
 state, so no line crosses the picture for them.
 
-Given a trace, the edges it took are drawn bold with how often, and the states
-its connections ended in get a double border.
+Given a trace, the edges it took are drawn bold and red, each ``event / action``
+line taken followed by how often (``rcv RST / delete TCB (2x)``), and the
+states its connections ended in get a double border.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..fsm import Input, edges
+from ..fsm import TRANSITIONS, Input, edges
 from ..states import State
 
 S = State
@@ -90,24 +91,35 @@ def edge_labels() -> dict[tuple[str, str], list[str]]:
     out: dict[tuple[str, str], list[str]] = {}
     for state, event, t in edges():
         key = (node_id(state), node_id(t.next, state))
-        out.setdefault(key, []).append(f"{event} / {t.label_action}")
+        out.setdefault(key, []).append(line_of(state, event))
     return out
 
 
-def taken_edges(traces: Any) -> tuple[Counter, set[str]]:
-    """How often a trace (or several) took each drawn edge, and the nodes its connections ended in."""
+def line_of(state: State, event: Input) -> str:
+    """The ``event / action`` line of one table entry."""
+    return f"{event} / {TRANSITIONS[state, event].label_action}"
+
+
+def taken_edges(traces: Any) -> tuple[Counter, Counter, set[str]]:
+    """What a trace (or several) took: how often each drawn edge, how often each of its
+    lines (when the records name the table entry they took), and the nodes its
+    connections ended in."""
     if hasattr(traces, "records"):
         traces = [traces]
     taken: Counter = Counter()
+    lines: Counter = Counter()
     final: dict[tuple[int, str, int], str] = {}
     for n, trace in enumerate(traces):
         for r in trace.records:
             if r.kind != "state":
                 continue
-            head = node_id(r.new, r.old)
-            taken[node_id(r.old), head] += 1
-            final[n, r.host, r.conn_id] = head
-    return taken, set(final.values())
+            key = (node_id(r.old), node_id(r.new, r.old))
+            taken[key] += 1
+            event = getattr(r, "input", None)
+            if event is not None and (r.old, event) in TRANSITIONS:
+                lines[key + (line_of(r.old, event),)] += 1
+            final[n, r.host, r.conn_id] = key[1]
+    return taken, lines, set(final.values())
 
 
 _NODE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#eef3fb", "color": "#4a6fa5"}
@@ -130,13 +142,13 @@ def state_graph(trace: Any = None) -> Any:
     import graphviz
 
     labels = edge_labels()
-    taken, final = taken_edges(trace) if trace is not None else (Counter(), set())
+    taken, taken_lines, final = taken_edges(trace) if trace is not None else (Counter(), Counter(), set())
     for key in sorted(taken):
         if key not in labels:
             raise ValueError(f"the trace moved {key[0]} -> {key[1]}, which is not in the table")
     title = "TCP connection states (RFC 9293 Figure 5), drawn from tcpsim.fsm.TRANSITIONS"
     if trace is not None:
-        title += "\\nred: transitions this run took (how often); double border: where connections ended"
+        title += "\\nred: transitions this run took, (Nx) times; double border: where connections ended"
     g = graphviz.Digraph("tcp_states")
     g.attr("graph", rankdir="TB", nodesep="0.6", ranksep="0.6", newrank="true",
            fontname="Helvetica", fontsize="16", label=title, labelloc="t")
@@ -180,7 +192,12 @@ def state_graph(trace: Any = None) -> Any:
             attrs.update(style="dashed", fontsize="9", color="#888888", fontcolor="#666666")
         count = taken.get((tail, head), 0)
         if count:
-            attrs.update(_TAKEN, label=attrs["label"] + f"\\n(taken {count}x)")
+            per_line = [taken_lines.get((tail, head, line), 0) for line in lines]
+            if sum(per_line) == count:           # each record named its table entry
+                text = "\\n".join(f"{line} ({n}x)" if n else line for line, n in zip(lines, per_line))
+            else:
+                text = attrs["label"] + f"\\n(taken {count}x)"
+            attrs.update(_TAKEN, label=text)
         elif trace is not None:
             attrs.update(_NOT_TAKEN)
         if head == str(S.CLOSED):
