@@ -141,26 +141,47 @@ def check_tcb(info: ConnectionInfo, config: Config, sent_end: int | None = None)
                       f"is beyond the highest sequence number ever sent ({sent_end})")
 
 
+class SentLedger:
+    """Per direction (src address, src port, dst address, dst port): the highest
+    SEQ + SEG.LEN the end's own TCP sent (``highest``), and the ends of forged
+    segments that reached beyond it (``forged``)."""
+
+    def __init__(self) -> None:
+        self.highest: dict[tuple[str, int, str, int], int] = {}
+        self.forged: dict[tuple[str, int, str, int], list[int]] = {}
+
+    def covers(self, ends: tuple[str, int, str, int], ack: int) -> bool:
+        """Was everything below ``ack`` sent this way (by the TCP, or forged)?"""
+        high = self.highest.get(ends)
+        if high is None or not seq_gt(ack, high):
+            return True
+        return any(seq_le(ack, end) for end in self.forged.get(ends, ()))
+
+
 def check_acks(packets: Iterable[Packet], ignore: Collection[int] = (),
-               highest: dict[tuple[str, int, str, int], int] | None = None) -> None:
+               ledger: SentLedger | None = None) -> SentLedger:
     """Nothing is acknowledged that was never sent: every segment's SEG.ACK is at
     most the highest SEQ + SEG.LEN sent the other way so far.  ``ignore`` names
-    packets (an attacker's) whose ACK field is not judged.  ``highest`` carries
-    the check across calls and is left holding, per (src address, src port,
-    dst address, dst port), the highest SEQ + SEG.LEN sent."""
-    if highest is None:
-        highest = {}
+    forged packets (an attacker's): their ACK fields are not judged, and their
+    text counts as sent only for ACKs of it.  Pass the returned ledger back in
+    to go on checking a growing trace."""
+    if ledger is None:
+        ledger = SentLedger()
     for p in packets:
         seg = p.segment
         ends = (p.src_addr, seg.src_port, p.dst_addr, seg.dst_port)
-        if seg.flags & Flags.ACK and p.id not in ignore:
-            back = highest.get((ends[2], ends[3], ends[0], ends[1]))
-            if back is not None and seq_gt(seg.ack, back):
+        forged = p.id in ignore or p.duplicate_of in ignore
+        if seg.flags & Flags.ACK and not forged:
+            back = (ends[2], ends[3], ends[0], ends[1])
+            if not ledger.covers(back, seg.ack):
                 _fail(f"packet {p}: acknowledges {seg.ack}, beyond the highest sequence "
-                      f"number the other side has sent ({back})")
+                      f"number the other side has sent ({ledger.highest[back]})")
         end = (seg.seq + seg.seg_len) & MASK
-        if ends not in highest or seq_gt(end, highest[ends]):
-            highest[ends] = end
+        if forged:
+            ledger.forged.setdefault(ends, []).append(end)
+        elif ends not in ledger.highest or seq_gt(end, ledger.highest[ends]):
+            ledger.highest[ends] = end
+    return ledger
 
 
 # -- agreement once quiet ---------------------------------------------------------------------

@@ -33,16 +33,20 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .config import Config
 from .process import Call
+from .segment import Flags, Segment, flag_names
 from .sockets import SHUT_RD, SHUT_RDWR, SHUT_WR, Socket
 from .states import State
 
 if TYPE_CHECKING:
     from .network import Network
+    from .trace import Packet
 
 VERBS = ("listen", "connect", "accept", "send", "recv", "shutdown", "close", "abort",
-         "step", "run", "drop", "dup", "deliver", "link")
+         "step", "run", "drop", "dup", "deliver", "link", "inject")
 SHUT_NAMES = {"rd": SHUT_RD, "wr": SHUT_WR, "rdwr": SHUT_RDWR}
 LINK_KEYS = ("delay", "loss", "duplicate", "reorder", "corrupt")
+_NUMERIC_ARGS = {"listen": (1, 2), "recv": (1,), "step": (0,), "drop": (0,), "dup": (0,),
+                 "deliver": (0,)}
 DEFAULT_RECV = 4096          # what ``recv HOST`` asks for when no size is given
 RUN_EVENT_LIMIT = 200_000    # ``run`` without ``until`` stops after this many events
 
@@ -71,7 +75,7 @@ class Command:
 
     verb: str
     args: tuple[Any, ...] = ()
-    options: tuple[tuple[str, float], ...] = ()
+    options: tuple[tuple[str, Any], ...] = ()
 
     def __str__(self) -> str:
         words = [self.verb]
@@ -79,7 +83,7 @@ class Command:
             words += ["until", _number(self.args[0])]
         else:
             words += [_number(a) if isinstance(a, float) else str(a) for a in self.args]
-        words += [f"{key}={_number(value)}" for key, value in self.options]
+        words += [f"{key}={_option_text(value)}" for key, value in self.options]
         return " ".join(words)
 
     @classmethod
@@ -98,12 +102,40 @@ class Command:
         if verb == "link":
             options = tuple((k, float(v)) for k, _, v in (w.partition("=") for w in rest[2:]))
             return cls(verb, tuple(rest[:2]), options)
-        args = tuple(int(w) if w.isdigit() else w for w in rest)
+        if verb == "inject":
+            options = tuple((k, _parse_bytes(v) if k == "data" else int(v))
+                            for k, _, v in (w.partition("=") for w in rest[3:]))
+            return cls(verb, tuple(rest[:3]), options)
+        numbers = _NUMERIC_ARGS.get(verb, ())
+        args = tuple(int(w) if i in numbers and w.isdigit() else w for i, w in enumerate(rest))
         return cls(verb, args)
 
 
 def _number(value: float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return '"' + "".join(f"\\x{b:02x}" for b in value) + '"'
+    return _number(value)
+
+
+def _parse_bytes(text: str) -> bytes:
+    """``"\\x68\\x69"`` (as ``_option_text`` writes it) back to ``b"hi"``."""
+    text = text.strip('"')
+    return bytes(int(text[i + 2:i + 4], 16) for i in range(0, len(text), 4))
+
+
+def inject_command(src: str, dst: str, seg: Segment) -> Command:
+    """``inject SRC DST FLAGS seq=.. ack=.. win=.. sport=.. dport=.. [data=..]`` for ``seg``
+    (the REPL's forged segment; it has no MSS option, and needs at least one flag)."""
+    options: tuple[tuple[str, Any], ...] = (
+        ("seq", seg.seq), ("ack", seg.ack), ("win", seg.window),
+        ("sport", seg.src_port), ("dport", seg.dst_port))
+    if seg.payload:
+        options += (("data", bytes(seg.payload)),)
+    return Command("inject", (src, dst, flag_names(int(seg.flags))), options)
 
 
 def link_command(a: str, b: str, *, delay: float | None = None, loss: float = 0.0,
@@ -392,6 +424,20 @@ class Runner:
             raise Refusal(f"no packet #{pid} in flight")
         self.log.append(command)
         return fn(pid)
+
+    def _do_inject(self, command: Command, src: str, dst: str, flags: str) -> Packet:
+        bits = 0
+        for name in flags.split(","):
+            if name not in Flags.__members__:
+                raise Refusal(f"unknown flag {name!r}")
+            bits |= Flags[name]
+        opts = dict(command.options)
+        seg = Segment(src_port=opts["sport"], dst_port=opts["dport"], seq=opts.get("seq", 0),
+                      ack=opts.get("ack", 0), flags=bits,
+                      window=opts.get("win", 0 if bits & Flags.RST else 65535),
+                      payload=opts.get("data", b""))
+        self.log.append(command)
+        return self.net.inject(src, dst, seg)
 
     def _do_link(self, command: Command, a: str, b: str) -> None:
         self.log.append(command)

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tcpsim import Config, Network, Segment, State
 from tcpsim.invariants import (InvariantViolation, check_acks, check_agreement, check_delivery,
                                check_history, check_isn_shift, check_liveness, check_same_trace,
-                               check_tcb, check_transitions, liveness_bound, settled)
+                               check_tcb, check_transitions, liveness_bound, settled, SentLedger)
 from tcpsim.programs import Command, Pick, Refusal, Runner, link_command
 from tcpsim.seqnum import MOD
 from tcpsim.sockets import Socket
@@ -100,7 +100,7 @@ class TcpModel(RuleBasedStateMachine):
         self.faulty = False
         self.packets_seen = 0
         self.records_seen = 0
-        self.highest: dict = {}
+        self.ledger = SentLedger()
         self.last_states: dict = {}
         self.injected: set[int] = set()
         for line in opening:
@@ -243,11 +243,11 @@ class TcpModel(RuleBasedStateMachine):
 
     def check_tcb(self) -> None:
         packets = self.net.trace.packets
-        self.checked(check_acks, packets[self.packets_seen:], self.injected, self.highest)
+        self.checked(check_acks, packets[self.packets_seen:], self.injected, self.ledger)
         self.packets_seen = len(packets)
         for host in self.net.hosts.values():
             for info in host.connections():
-                end = self.highest.get((*info.local, *info.remote))
+                end = self.ledger.highest.get((*info.local, *info.remote))
                 self.checked(check_tcb, info, self.config, end)
 
     def check_agreement(self) -> None:
@@ -342,6 +342,8 @@ class TcpModel(RuleBasedStateMachine):
                 runner.close()
 
     def end_isn_shift(self) -> None:
+        if self.isn_shift is None:            # the run ended before its shift was drawn
+            return
         self.close_all()
         self.replays = []
         shifted = (self.config.isn + self.isn_shift) % MOD

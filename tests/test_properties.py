@@ -19,8 +19,8 @@ from tcpsim.connection import Connection
 from tcpsim.fsm import TRANSITIONS, Input, Transition
 from tcpsim.invariants import (InvariantViolation, check_acks, check_agreement, check_delivery,
                                check_history, check_isn_shift, check_liveness, check_same_trace,
-                               check_tcb, check_transitions)
-from tcpsim.programs import Runner
+                               check_tcb, check_transitions, liveness_bound)
+from tcpsim.programs import Command, Runner
 from tcpsim.seqnum import MASK, MOD
 from tcpsim.strategies import configs, programs
 from tcpsim.tcb import TCB, ConnectionInfo
@@ -54,9 +54,10 @@ class DeliveryModel(TcpModel):
 
 class TransitionModel(TcpModel):
     per_rule = ("transitions",)
-    at_end = ("liveness", "transitions")
+    at_end = ("transitions",)
 
     def end_transitions(self) -> None:
+        self.close_all()                  # the closing edges too
         self.check_transitions()
 
 
@@ -79,6 +80,7 @@ class DeterminismModel(TcpModel):
 
 class IsnModel(TcpModel):
     at_end = ("isn_shift",)
+    isn_shift = None                      # drawn by choose_shift
 
     def adjust(self, config: Config) -> Config:
         return config.replace(isn=0)
@@ -279,7 +281,6 @@ def test_same_trace_check_catches_a_different_record():
 
 
 def programs_fixed():
-    from tcpsim.programs import Command
     return [Command.parse(line) for line in (
         "listen server 80", "connect client server:80", "accept server", "send client hi",
         "recv server", "run until 1.0")]
@@ -326,3 +327,36 @@ def test_determinism_of_three_host_programs(seed, config, program):
         traces.append(net.trace)
         runner.close()
     check_same_trace(*traces)
+
+
+# -- engine bugs the properties found (each passes once fixed) ------------------------------------------
+
+def test_bug_zero_window_ack_pingpong():
+    # Both windows closed with data waiting on both sides: each side probes with one
+    # octet.  Probes back off exponentially (RFC 9293 3.8.6.1, RFC 6298 5.5), so in
+    # 240 s each side sends at most ~10 probes, each answered by one ACK.
+    runner = Runner(Network(seed=0, config=Config(recv_buffer=7, send_buffer=7)))
+    runner.net.add_host("client"), runner.net.add_host("server")
+    runner = Runner(runner.net).run_all([Command.parse(line) for line in (
+        "listen server 80", "connect client server:80", "accept server", "run until 1.0",
+        "send client xxxxxxxxxxxxxx", "send server yyyyyyyyyyyyyy")])
+    events = runner.net.run(until=240.0, max_events=100_000)
+    runner.close()
+    assert events < 100, f"{events} events in 240 s between two zero windows: an ACK storm"
+
+
+def test_bug_orphan_with_closed_window_never_closes():
+    # The server closes with unread data and, by configuration, no RST; its full
+    # buffer will never be read.  The client's FIN waits behind data that window
+    # never takes.  Both sockets are closed on a healthy network: both connections
+    # must still reach CLOSED within 2*MSL plus a bounded number of RTOs.
+    config = Config(recv_buffer=7, rst_on_close_with_unread=False)
+    net = Network(seed=0, config=config)
+    net.add_host("client"), net.add_host("server")
+    runner = Runner(net).run_all([Command.parse(line) for line in (
+        "listen server 80", "connect client server:80", "accept server", "run until 1.0",
+        "send client xxxxxxxxxxxxxxxxxxxx", "run until 2.0", "close server", "run until 3.0",
+        "close client", f"run until {3.0 + liveness_bound(config) + 1}")])
+    ends = [(s.host.name, s.connection.local, s.connection.remote) for s in runner.data_sockets]
+    runner.close()
+    check_liveness(net.trace, ends, 3.0, config)
