@@ -24,7 +24,7 @@ from .repl_more import MoreCommands, filler_or_data
 from .repl_parse import (UsageError, check_name, check_plain, parse_int, parse_port,
                          split_address, split_sockref, strip_comment, words)
 from .repl_view import Naming, fmt_consequences, painter
-from .repl_world import PendingCall, World
+from .repl_world import PendingCall, Refused, World
 from .states import State
 from .trace import fmt_time
 
@@ -41,10 +41,6 @@ HINTS = {
     E.EALREADY: "a connect is already in progress",
     E.ETIMEDOUT: "no answer came in time",
 }
-
-
-class Refused(Exception):
-    """A socket call the library refused (it raised); the world may have changed."""
 
 
 class Last:
@@ -149,8 +145,10 @@ class Repl(MoreCommands, cmd.Cmd):
 
     def default(self, line: str) -> bool:
         name = line.split()[0] if line.split() else line
-        close = difflib.get_close_matches(name, self.get_names_plain(), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else "; type 'help' for the list"
+        names = self.get_names_plain()
+        close = [n for n in names if n.startswith(name)] or difflib.get_close_matches(name, names, n=2)
+        hint = ("; did you mean " + " or ".join(f"'{n}'" for n in close[:3]) + "?" if close
+                else "; type 'help' for the list")
         raise UsageError(f"unknown command {name!r}{hint}")
 
     def get_names_plain(self) -> list[str]:
@@ -210,7 +208,7 @@ class Repl(MoreCommands, cmd.Cmd):
             return "returned", f"({pc.nbytes} bytes handed to TCP)"
         return "returned", ""
 
-    def run_call(self, sock: Any, name: str, fn: Any, *args: Any, nbytes: int = 0) -> None:
+    def run_call(self, sock: Any, name: str, fn: Any, *args: Any, nbytes: int = 0) -> PendingCall:
         """Issue a socket call as a simulated process and say how it went."""
         mark = self.mark()
         pc = self.world.spawn(sock, name, fn, *args, nbytes=nbytes)
@@ -218,6 +216,7 @@ class Repl(MoreCommands, cmd.Cmd):
         self.report(mark, spawned=pc)
         if pc.call.done and pc.call.exception is not None:
             raise Refused(f"{pc.who}: {name} raised {error_text(pc.call.exception)}")
+        return pc
 
     def direct(self, sock: Any, name: str, fn: Any, *args: Any) -> Any:
         """A call that never blocks (listen, close, shutdown, abort), made directly."""

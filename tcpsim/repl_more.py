@@ -15,12 +15,13 @@ from .config import Config
 from .repl_parse import (MAX_DATA, UsageError, parse_float, parse_int, parse_keywords, parse_packet_id,
                          parse_data, parse_port, split_sockref, words)
 from .repl_view import NAMINGS, fmt_event, fmt_flight, fmt_packet, state_rows, table, wrap
-from .repl_world import parse_breakpoint
+from .repl_world import Refused, parse_breakpoint
 from .segment import Flags, Segment
 from .states import State
 from .trace import fmt_time
 
 MAX_EVENTS = 1_000_000     # one command never runs more events than this
+DAY = 86400.0              # open-ended runs stop a virtual day ahead: a zero-window probe never ends
 LINK_KEYS = {"loss": "probability", "delay": "seconds", "reorder": "probability",
              "duplicate": "probability", "corrupt": "probability"}
 INJECT_KEYS = {"seq": "number", "ack": "number", "win": "window", "sport": "port",
@@ -44,11 +45,15 @@ class MoreCommands:
         """One step: (event or None, calls that finished, breakpoint hit or None).
 
         With ``until``, no event later than it runs (then the result is None) and the
-        clock moves to ``until``; quiet mode only, as it has no Event to print.
+        clock moves to ``until``; quiet mode only, as it has no Event to print.  A
+        negative ``until`` is a horizon: no event after -until runs, the clock stays.
         """
         mark = self.mark()
         if until is None:
             event = self.world.step()
+        elif until < 0:            # open-ended, within a virtual day: never move the clock past
+            nxt = self.world.next_event_time()     # the last event
+            event = self.world.step() if nxt is not None and nxt <= -until else None
         else:
             event = self.net.run(until=until, max_events=1) or None
         if event is None:
@@ -87,7 +92,12 @@ class MoreCommands:
             raise UsageError("usage: next (no arguments)")
         if not self.world.blocked():
             raise UsageError("no blocked call to wait for (see 'calls'); use 'step' or 'run'")
+        end = self.net.now + DAY
         for _ in range(MAX_EVENTS):
+            nxt = self.world.next_event_time()
+            if nxt is not None and nxt > end:
+                self.say("a virtual day passed and the call is still blocked; 'next' to go on")
+                return
             event, done, hit = self.advance(verbose=True)
             if event is None:
                 self.say("nothing is scheduled, and the call is still blocked")
@@ -100,12 +110,20 @@ class MoreCommands:
 
     do_n = do_next
 
+    def horizon(self) -> float:
+        """The bound of an open-ended run, as advance() takes it: a virtual day from now."""
+        return -(self.net.now + DAY)
+
     def run_quietly(self, until: float | None) -> None:
         count = 0
         start = self.net.now_ticks
+        limit = self.horizon() if until is None else until
         while count < MAX_EVENTS:
-            event, _, hit = self.advance(verbose=False, until=until)
+            event, _, hit = self.advance(verbose=False, until=limit)
             if event is None:
+                if until is None and self.world.next_event_time() is not None:
+                    self.say("stopped a virtual day ahead, with events still scheduled (a "
+                             "zero-window probe goes on forever); 'run' again to go on")
                 break
             count += 1
             if hit is not None:
@@ -283,13 +301,16 @@ class MoreCommands:
         for host, socks in self.world.sockets.items():
             for s in socks:
                 conn = s.connection
-                if conn is not None and not s.closed:
-                    fds[(host, conn.local, conn.remote)] = self.world.fd(s)
-                elif not s.closed and s.state is State.CLOSED:
+                if s.closed:
+                    continue
+                if s.state is State.CLOSED:
                     closed.append((host, self.world.fd(s)))
+                elif conn is not None:
+                    fds[(host, conn.local, conn.remote)] = self.world.fd(s)
         rows = state_rows(self.net, fds, self.naming, closed)
         if len(rows) == 1:
-            self.say("no connections yet; try 'listen server 80'")
+            self.say("no connections now (every one has closed)" if self.net.trace.packets
+                     else "no connections yet; try 'listen server 80'")
             return
         for line in table(rows, self.paint):
             self.say(line)
@@ -553,22 +574,26 @@ class MoreCommands:
         self.say(f"ok: {pc.who}: {pc.name} raised {type(exc).__name__}")
 
     def expect_recv(self, ref: str, want: bytes) -> None:
+        name = split_sockref(ref)[0]
+        horizon = self.horizon()
+        while not self.world.has_connected(name) and any(
+                pc.host == name and pc.name == "accept()" for pc in self.world.pending):
+            if self.advance(verbose=False, until=horizon)[0] is None:
+                break                                        # let a blocked accept() return
         sock = self.sockref(ref, "conn")
         got = b""
         while len(got) < len(want) or not want:
-            self.run_call(sock, "recv()", sock.recv, len(want) - len(got))
-            pc = self.world.pending[-1] if self.world.pending else self.last_finished[sock.host.name]
+            pc = self.run_call(sock, "recv()", sock.recv, len(want) - len(got))
             while not pc.call.done:
-                event, _, _ = self.advance(verbose=False)
-                if event is None:
-                    raise UsageError(f"expected {want!r} from {ref}, but recv() is still "
-                                     f"blocked after {got!r} and nothing is scheduled")
+                if self.advance(verbose=False, until=horizon)[0] is None:
+                    raise Refused(f"expected {_short(want)} from {ref}, but recv() is still "
+                                  f"blocked after {_short(got)} and nothing more will happen")
             data = pc.call.result
             got += data
             if not data or not want:
                 break
         if got != want:
-            raise UsageError(f"expected {_short(want)} from {ref}, got {_short(got)}")
+            raise Refused(f"expected {_short(want)} from {ref}, got {_short(got)}")
         self.say(f"ok: {ref} received {_short(got)}")
 
     def do_quit(self, arg: str) -> bool:

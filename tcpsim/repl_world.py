@@ -20,6 +20,11 @@ from .states import State
 CALL_NAMES = ("listen", "accept", "connect", "send", "sendall", "recv", "shutdown", "close")
 
 
+class Refused(Exception):
+    """A command the world refused after it had begun to change it (a socket call raised,
+    an expectation failed); ``back`` and ``save`` still replay it, as 'expect fail ...'."""
+
+
 class PendingCall:
     """A socket call the REPL issued that has not been reported as finished yet."""
 
@@ -178,6 +183,11 @@ class World:
         if connected or others or listening:
             return (connected or others or listening)[0]
         raise UsageError(f"{host_name} has no open socket")
+
+    def has_connected(self, host_name: str) -> bool:
+        """Does HOST have an open socket with a connection (one 'send'/'recv' can use)?"""
+        return any(not s.closed and s.connection is not None and s.state is not State.LISTEN
+                   for s in self.sockets.get(host_name, ()))
 
     def describe(self, sock: Any) -> str:
         """``server/4`` with its addresses: ``10.0.0.2:80 <- 10.0.0.1:32768``."""
