@@ -14,7 +14,9 @@ checks that need it) both sides have closed.
 
 from __future__ import annotations
 
-from hypothesis import settings, strategies as st
+import os
+
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from tcpsim import Config, Network, Segment, State
@@ -355,6 +357,17 @@ class TcpModel(RuleBasedStateMachine):
                 runner.close()
 
 
-def examples(fraction: float, least: int = 5) -> int:
-    """A share of the loaded profile's ``max_examples``, for costly tests."""
-    return max(least, int(settings.default.max_examples * fraction))
+# Examples per test, by profile and by what one example costs: "model" (a state
+# machine run, ~20 ms), "scenario" (a run built and attacked, ~40 ms).  Cheap
+# tests take the profile's own max_examples.
+BUDGETS = {
+    "dev": {"model": 10, "scenario": 10},
+    "ci": {"model": 200, "scenario": 100},
+    "long": {"model": 10_000, "scenario": 10_000},
+}
+
+
+def examples(kind: str) -> int:
+    """How many examples a costly test runs under the loaded profile."""
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+    return BUDGETS.get(profile, BUDGETS["dev"])[kind]

@@ -150,7 +150,7 @@ class HostileModel(TcpModel):
 
 
 TestHostileModel = HostileModel.TestCase
-TestHostileModel.settings = settings(max_examples=examples(0.5), stateful_step_count=30)
+TestHostileModel.settings = settings(max_examples=examples("model"), stateful_step_count=30)
 
 
 def test_hostile_model_catches_an_engine_taking_in_window_rsts(monkeypatch):
@@ -211,7 +211,7 @@ def test_scenarios_reach_their_state(state):
     runner.close()
 
 
-@settings(max_examples=examples(1.0))
+@settings(max_examples=examples("scenario"))
 @given(state=st.sampled_from(list(SCENARIOS)), data=st.data())
 def test_forged_segments_in_every_state(state, data):
     runner, target, conn = in_state(state)
@@ -288,7 +288,7 @@ def near_window(rng: random.Random, rcv_nxt: int) -> int:
     return (rcv_nxt + rng.randint(-SPREAD, SPREAD)) & MASK
 
 
-BLIND_TRIES = 20_000
+BLIND_TRIES = 100_000
 
 
 def check_blind_rate(resets: int, tries: int, window: int) -> None:
@@ -352,7 +352,7 @@ METHODS = {
 }
 
 
-@settings(max_examples=examples(1.0))
+@settings(max_examples=examples("scenario"))
 @given(state=st.sampled_from(list(SCENARIOS)), data=st.data())
 def test_malformed_calls_in_every_state_raise_pythons_errors(state, data):
     runner, host, conn = in_state(state)

@@ -28,7 +28,7 @@ from tcpsim.trace import Packet, StateChange, Trace
 from tcpmodel import TcpModel, examples
 
 STEPS = 30
-MODEL_SETTINGS = settings(max_examples=examples(0.3), stateful_step_count=STEPS)
+MODEL_SETTINGS = settings(max_examples=examples("model"), stateful_step_count=STEPS)
 # A mutated engine must be caught within this many runs (no shrinking: only "caught?").
 MUTANT_SETTINGS = settings(max_examples=300, stateful_step_count=STEPS, derandomize=True,
                            database=None, deadline=None, phases=[Phase.generate],
@@ -312,7 +312,7 @@ def test_isn_model_catches_an_engine_without_modular_comparisons(monkeypatch):
 
 # -- programs for more hosts -------------------------------------------------------------------------------
 
-@settings(max_examples=examples(0.5))
+@settings(max_examples=examples("scenario"))
 @given(seed=st.integers(0, 2**32 - 1), config=configs(),
        program=programs(("alice", "bob", "carol"), max_commands=25))
 def test_determinism_of_three_host_programs(seed, config, program):

@@ -153,7 +153,7 @@ def test_a_healthy_link_command_spells_out_every_zero():
 
 # -- programs and scripts ----------------------------------------------------------------------------------
 
-@settings(max_examples=examples(0.5))
+@settings(max_examples=examples("scenario"))
 @given(program=programs(("alice", "bob", "carol")), seed=st.integers(0, 1000))
 def test_programs_for_three_hosts_run_and_log_replayable_commands(program, seed):
     assert [c.verb for c in program[:3]] == ["listen", "connect", "connect"]
@@ -189,7 +189,7 @@ def wire_and_states(net: Network) -> tuple[list, list]:
     return packets, states
 
 
-@settings(max_examples=examples(0.3))
+@settings(max_examples=examples("scenario"))
 @given(program=programs(HOSTS, max_commands=20), seed=st.integers(0, 1000),
        config=configs(isn=None))
 def test_a_runs_script_replays_in_the_repl_to_the_same_wire_and_states(program, seed, config):
