@@ -7,8 +7,9 @@ later ``step`` shows it returning.  ``back`` replays the session from its seed
 without the last command; ``save`` writes the session as a script for
 ``tcpsim run``.  Bad input of any kind prints one line and changes nothing.
 
-The commands about time, the wire, pictures and the session itself live in
-``repl_more.py`` (a mixin), to keep each module small.
+The commands about time, the wire and pictures live in ``repl_more.py``, those
+about the session itself (back, save, expect, help) in ``repl_session.py``:
+mixins, to keep each module small.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import io
 from typing import Any, TextIO
 
 from .config import Config
-from .repl_more import MoreCommands, filler_or_data
+from .repl_more import MoreCommands
 from .repl_parse import (UsageError, check_name, check_plain, parse_int, parse_port,
                          split_address, split_sockref, strip_comment, words)
+from .repl_session import SessionCommands, filler_or_data
 from .repl_view import Naming, fmt_consequences, painter
 from .repl_world import PendingCall, Refused, World
 from .states import State
@@ -61,7 +63,7 @@ def error_text(exc: BaseException) -> str:
     return f"{text} ({hint})" if hint else text
 
 
-class Repl(MoreCommands, cmd.Cmd):
+class Repl(MoreCommands, SessionCommands, cmd.Cmd):
     """The tcpsim REPL.  ``Repl(stdin=..., stdout=...)`` for tests; ``cmdloop()`` to run."""
 
     doc_header = "commands (help NAME for details)"
@@ -170,10 +172,7 @@ class Repl(MoreCommands, cmd.Cmd):
         """Print what happened since ``mark`` (state changes, segments, calls); remember it."""
         self.world.settle()
         records = self.net.trace.records[mark:]
-        lines = fmt_consequences(records, self.naming, self.paint)
-        if not verbose:
-            lines = [ln for ln in lines if " sends " not in ln]
-        for ln in lines:
+        for ln in fmt_consequences(records, self.naming, self.paint, sends=verbose):
             self.say(ln)
         calls = []
         done = self.world.finished()

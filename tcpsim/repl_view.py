@@ -69,14 +69,15 @@ def fmt_event(event: Any, naming: Naming) -> str:
     return f"{fmt_time(event.time_ticks)} {p.dst} <- {p.src}: #{p.id} {naming.packet(p)} {what}"
 
 
-def fmt_consequences(records: Iterable[Any], naming: Naming, paint: Any) -> list[str]:
-    """What a step or a command did, one indented line per state change or segment sent."""
+def fmt_consequences(records: Iterable[Any], naming: Naming, paint: Any,
+                     sends: bool = True) -> list[str]:
+    """What a step or a command did: a line per state change and (``sends``) segment sent."""
     out = []
     for r in records:
         if r.kind == "state":
             out.append(f"  {r.host} {r.local[0]}:{r.local[1]}: {paint(str(r.old))} -> "
                        f"{paint(str(r.new))}")
-        elif r.kind == "segment":
+        elif r.kind == "segment" and sends:
             lost = ""
             if r.fate == "dropped":
                 lost = f"  -- {r.reason}, it will never arrive"

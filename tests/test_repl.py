@@ -394,3 +394,53 @@ def test_random_lines_never_crash_and_the_session_still_works(lines):
             assert not Path(tmp, "zzafter1").exists()
         finally:
             session.repl.close()
+
+
+VALID = ["listen server 80", "accept server", "connect client server:80", "connect client server:81",
+         "send client hello", "send server world", "recv server", "recv client", "shutdown client wr",
+         "close client", "close server", "abort client", "step", "step 2", "next", "run for 1",
+         "drop 1", "drop 2", "drop 3", "dup 1", "dup 2", "deliver 2", "link client server loss=0.3",
+         "link client server reorder=0.5 duplicate=0.3", "break ESTABLISHED", "clear", "continue",
+         "expect client ESTABLISHED", "inject client server RST seq=J+5", "config msl=2"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(VALID), min_size=1, max_size=14))
+def test_back_is_a_replay_of_the_session_without_its_last_command(lines):
+    session = Session(seed=3)
+    try:
+        for line in lines:
+            out = session.run(line)
+            assert "internal error" not in out
+        kept = [line for line, kind in session.repl.history]
+        undone = session.run("back")
+        after = session.run("state") + session.run("flight") + session.repl.prompt
+    finally:
+        session.repl.close()
+    if undone.startswith("error: nothing to undo"):
+        return
+    assert "undid" in undone
+    while kept and kept.pop() == "expect client ESTABLISHED":
+        pass                                   # back skips checks to undo a real command
+    fresh = Session(seed=3)
+    try:
+        for line in kept:
+            fresh.run(line)
+        assert fresh.run("state") + fresh.run("flight") + fresh.repl.prompt == after
+    finally:
+        fresh.repl.close()
+
+
+def test_an_open_ended_run_stops_a_virtual_day_ahead(s):
+    # The server never reads: its window closes and the client probes it forever (RFC 9293
+    # 3.8.6.1 sets no limit), so 'run' must stop by itself.
+    s.lines("config recv_buffer=2000", *HANDSHAKE, "run", "send client --bytes 5000")
+    out = s.run("run")
+    assert "stopped a virtual day ahead" in out
+    assert 86400 - 61 <= s.repl.net.now <= 86401          # probes come at most 60 s apart
+    assert "still blocked" in s.run("expect recv server --bytes 5001")
+
+
+def test_expect_recv_waits_for_a_blocked_accept(s):
+    s.lines(*HANDSHAKE, "send client hi")
+    assert "ok: server received b'hi'" in s.run("expect recv server hi")
