@@ -284,7 +284,8 @@ class MoreCommands:
         """state
         A table of every connection on every host, with the RFC's TCB variables.
         Columns: fd, addresses, state, SND.UNA, SND.NXT, SND.WND, RCV.NXT, RCV.WND
-        (named as in the ladder) and the armed timers with their deadlines."""
+        (named as in the ladder), Send-Q and Recv-Q (octets not yet acknowledged, and
+        received but not yet read, as ss shows them) and the armed timers' deadlines."""
         if arg.strip():
             raise UsageError("usage: state (no arguments)")
         fds, closed = {}, []

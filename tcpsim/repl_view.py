@@ -94,13 +94,14 @@ def fmt_flight(packets: list[Any], naming: Naming) -> list[str]:
 
 def state_rows(net: Any, fds: dict[Any, tuple[str, int]], naming: Naming,
                closed: list[tuple[str, int]]) -> list[list[str]]:
-    """One row per connection on every host: host, fd, addresses, state, RFC variables, timers.
+    """One row per connection on every host: host, fd, addresses, state, RFC variables,
+    the octets queued to send and waiting to be read (ss's Send-Q, Recv-Q), timers.
 
     ``fds`` maps a connection's (host, local, remote) to the REPL socket's fd;
     ``closed`` lists (host, fd) of REPL sockets whose connection is gone.
     """
     rows = [["host", "fd", "local", "remote", "state", "SND.UNA", "SND.NXT", "SND.WND",
-             "RCV.NXT", "RCV.WND", "timers"]]
+             "RCV.NXT", "RCV.WND", "Send-Q", "Recv-Q", "timers"]]
     for host in net.hosts.values():
         for info in host.connections():
             local = f"{info.local[0]}:{info.local[1]}"
@@ -108,16 +109,17 @@ def state_rows(net: Any, fds: dict[Any, tuple[str, int]], naming: Naming,
             remote = "*:*" if listening else f"{info.remote[0]}:{info.remote[1]}"
             fd = fds.get((host.name, info.local, info.remote))
             if listening:
-                seqs = ["-"] * 5
+                seqs = ["-"] * 7
             else:
                 lr = (info.local, info.remote)
                 seqs = [naming.tcb(*lr, info.snd_una, True), naming.tcb(*lr, info.snd_nxt, True),
-                        str(info.snd_wnd), naming.tcb(*lr, info.rcv_nxt, False), str(info.rcv_wnd)]
+                        str(info.snd_wnd), naming.tcb(*lr, info.rcv_nxt, False), str(info.rcv_wnd),
+                        str(info.send_queue), str(info.recv_queue)]
             timers = ", ".join(f"{name}@{t:.6f}" for name, t in info.timers) or "-"
             rows.append([host.name, "-" if fd is None else str(fd), local, remote,
                          str(info.state), *seqs, timers])
     for host_name, fd in closed:
-        rows.append([host_name, str(fd), "-", "-", "CLOSED", "-", "-", "-", "-", "-", "-"])
+        rows.append([host_name, str(fd), "-", "-", "CLOSED"] + ["-"] * 8)
     return rows
 
 

@@ -444,3 +444,15 @@ def test_an_open_ended_run_stops_a_virtual_day_ahead(s):
 def test_expect_recv_waits_for_a_blocked_accept(s):
     s.lines(*HANDSHAKE, "send client hi")
     assert "ok: server received b'hi'" in s.run("expect recv server hi")
+
+
+def test_state_table_shows_the_tcb_variables(s):
+    s.lines(*HANDSHAKE, "run", "send client hello", "run")
+    rows = {line.split()[0] + line.split()[1]: line.split() for line in s.run("state").splitlines()}
+    header = rows["hostfd"]
+    server, client = dict(zip(header, rows["server4"])), dict(zip(header, rows["client3"]))
+    # 5 octets after the SYN: RCV.NXT = J+1+5, acknowledged, unread by the application.
+    assert server["RCV.NXT"] == "J+6" and server["Recv-Q"] == "5" and server["RCV.WND"] == "65530"
+    assert client["SND.UNA"] == client["SND.NXT"] == "J+6" and client["Send-Q"] == "0"
+    assert server["state"] == client["state"] == "ESTABLISHED"
+    assert rows["server3"][4] == "LISTEN"
