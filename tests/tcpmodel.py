@@ -213,12 +213,16 @@ class TcpModel(RuleBasedStateMachine):
 
     @invariant()
     def after_every_rule(self) -> None:
+        self.check_calls()
+        for name in self.per_rule:
+            getattr(self, "check_" + name)()
+
+    def check_calls(self) -> None:
+        """Socket calls raise Python's own errors, or nothing: never the library's bugs."""
         bad = self.runner.unexpected()
         if bad:
             command, exc = bad[0]
             self.fail(f"`{command}` raised {exc!r}: not one of Python's socket errors", exc)
-        for name in self.per_rule:
-            getattr(self, "check_" + name)()
 
     def check_delivery(self, complete: bool = False) -> None:
         r = self.runner
@@ -270,8 +274,10 @@ class TcpModel(RuleBasedStateMachine):
         try:
             if not self.failed and self.at_end:
                 self.heal_and_drain()
+                self.check_calls()
                 for name in self.at_end:
                     getattr(self, "end_" + name)()
+                self.check_calls()
         finally:
             self.runner.close()
 

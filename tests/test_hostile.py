@@ -352,6 +352,37 @@ METHODS = {
 }
 
 
+def check_pythons_error(name: str, args: tuple, call) -> None:
+    """A call either returned, is still blocked, or raised one of Python's own errors."""
+    if call.exception is not None and not isinstance(call.exception, EXPECTED_ERRORS):
+        raise InvariantViolation(f"{name}{args!r} raised {call.exception!r}, "
+                                 f"not one of Python's errors")
+
+
+def test_error_check_catches_a_library_error_that_is_not_pythons(monkeypatch):
+    from tcpsim.sockets import Socket
+    runner, host, _ = in_state(S.ESTABLISHED)
+    sock = runner.sockets[host][-1]
+    good = sock.host.spawn(sock.shutdown, 99)
+    check_pythons_error("shutdown", (99,), good)            # EINVAL, as Python says
+    monkeypatch.setattr(Socket, "shutdown", lambda self, how: {}[how])
+    with pytest.raises(InvariantViolation, match="KeyError"):
+        check_pythons_error("shutdown", (99,), sock.host.spawn(sock.shutdown, 99))
+    runner.close()
+
+
+def test_models_catch_a_socket_call_raising_a_non_socket_error(monkeypatch):
+    real = Connection.receive
+
+    def receive(self, bufsize, now):
+        if len(self.rcv_buf) > 3:
+            raise KeyError("mutant")
+        return real(self, bufsize, now)
+    monkeypatch.setattr(Connection, "receive", receive)
+    from test_properties import DeliveryModel, assert_caught
+    assert "not one of Python's socket errors" in assert_caught(DeliveryModel)
+
+
 @settings(max_examples=examples("scenario"))
 @given(state=st.sampled_from(list(SCENARIOS)), data=st.data())
 def test_malformed_calls_in_every_state_raise_pythons_errors(state, data):
@@ -366,8 +397,7 @@ def test_malformed_calls_in_every_state_raise_pythons_errors(state, data):
             calls.append((name, args, sock.host.spawn(getattr(sock, name), *args)))  # may block
         runner.net.run(until=runner.net.now + 600.0)
         for name, args, call in calls:
-            assert call.exception is None or isinstance(call.exception, EXPECTED_ERRORS), \
-                f"{name}{args!r} raised {call.exception!r}, not one of Python's errors"
+            check_pythons_error(name, args, call)
         check_transitions(runner.net.trace)
         # The simulation still works: a fresh connection on the same network carries data.
         t = runner.net.now

@@ -13,7 +13,8 @@ from hypothesis import Phase, find, given, settings, strategies as st
 
 from tcpsim import Config, Flags, Network, Segment, State
 from tcpsim.invariants import check_transitions
-from tcpsim.programs import Command, Pick, Runner, config_changes, link_command, render_script
+from tcpsim.programs import (Command, Pick, Runner, config_changes, inject_command, link_command,
+                             render_script)
 from tcpsim.seqnum import MOD
 from tcpsim.strategies import (ORDINARY_FLAGS, FaultPlan, LinkFaults, apply_fault_plan, configs,
                                fault_plans, hostile_segments, isns, programs, segments)
@@ -202,6 +203,31 @@ def test_a_runs_script_replays_in_the_repl_to_the_same_wire_and_states(program, 
         failure = repl.run_lines(script.splitlines(), echo=False)
         assert failure is None, f"{failure}\n{script}"
         assert wire_and_states(repl.net) == wire_and_states(runner.net), script
+    finally:
+        repl.close()
+        runner.close()
+
+
+def test_forged_segments_replay_in_the_repl_octet_for_octet():
+    runner = Runner(network(seed=3)).run_all([Command.parse(line) for line in (
+        "listen server 80", "connect client server:80", "accept server", "run until 1.0")])
+    client = next(s.connection for s in runner.sockets["client"] if s.connection is not None)
+    rst = Segment(src_port=80, dst_port=client.local[1], seq=(client.rcv_nxt + 5) % MOD,
+                  flags=Flags.RST)
+    text = Segment(src_port=80, dst_port=client.local[1], seq=client.rcv_nxt, ack=client.snd_nxt,
+                   flags=Flags.PSH | Flags.ACK, window=100, payload=b'\x00"a b\\#')
+    packet = runner.execute(inject_command("server", "client", rst))
+    runner.execute(Command("deliver", (packet.id,)))
+    runner.execute(inject_command("server", "client", text))
+    runner.execute(Command.parse("run until 2.0"))
+    script = runner.script(3)
+    assert [Command.parse(line) for line in script.splitlines()[1:]] == runner.log
+    from tcpsim.repl import Repl
+    repl = Repl(seed=3, stdout=io.StringIO())
+    try:
+        assert repl.run_lines(script.splitlines(), echo=False) is None
+        assert wire_and_states(repl.net) == wire_and_states(runner.net)
+        assert any(p.segment.payload == b'\x00"a b\\#' for p in repl.net.trace.packets)
     finally:
         repl.close()
         runner.close()
