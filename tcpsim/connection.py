@@ -16,20 +16,20 @@ import errno
 from typing import Any, Callable
 
 from .config import Config
-from .fsm import TRANSITIONS, Input
+from .fsm import (ABORT, ACTIVE_OPEN, CLOSE, PASSIVE_OPEN, RCV_ACK_OF_FIN, RCV_ACK_OF_SYN, RCV_FIN,
+                  RCV_RST, RCV_RST_ACTIVE, RCV_SYN, RCV_SYN_ACK, TRANSITIONS, Input)
 from .segment import Segment, make_segment
 from .sending import ACK, FIN, MAX_WINDOW, RST, SYN, Sender, Sink, _ticks_for
-from .seqnum import MASK, seq_diff
-from .states import State
+from .seqnum import HALF, MASK, seq_diff
+from .states import (CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK,
+                     LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State)
 from .tcb import Address, ConnectionInfo
 from .timers import TICKS_PER_SECOND, RtoEstimator
 
-S = State
-_ESTABLISHED = S.ESTABLISHED
 _PREDICT_MASK = SYN | FIN | RST | ACK | 32     # URG too: any of these but ACK leaves the fast path
-_CAN_SEND = frozenset({S.ESTABLISHED, S.CLOSE_WAIT})
-_GETS_TEXT = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
-_OUTPUT_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+_CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
+_GETS_TEXT = frozenset({ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2})
+_OUTPUT_STATES = frozenset({ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK})
 
 
 # -- answers for segments that find no connection ------------------------------
@@ -61,6 +61,7 @@ class Connection(Sender):
         "t_rtx", "t_persist", "t_delack", "t_timewait", "wake_at",
         "rtx_count", "timed_end", "timed_at", "probing", "persist_interval",
         "ack_pending", "delack_count", "rst_with_ack", "challenge_window", "challenge_count",
+        "last_oow_ack",
         "stats",
     )
 
@@ -71,7 +72,7 @@ class Connection(Sender):
         self.sink = sink
         ticks = self.ticks = _ticks_for(config)
         self.rto = RtoEstimator(ticks.rto_initial, ticks.rto_min, ticks.rto_max)
-        self.history: list[State] = [S.CLOSED]
+        self.history: list[State] = [CLOSED]
         self.id = conn_id
         self.passive = False           # made by a listener from a SYN
         self.error: int | None = None  # errno to report to the user once
@@ -94,6 +95,7 @@ class Connection(Sender):
         self.rst_with_ack = False
         self.challenge_window = -1
         self.challenge_count = 0
+        self.last_oow_ack = -1
         self.stats = None
 
     def __repr__(self) -> str:
@@ -103,11 +105,11 @@ class Connection(Sender):
 
     def _fire(self, event: Input, now: int, cause: Any) -> None:
         """Take the table's transition for ``event`` in the current state."""
-        t = TRANSITIONS[self.state, event]
         old = self.state
-        self.state = t.next
-        self.history.append(t.next)
-        self.sink.state_changed(self, old, t.next, cause, event)
+        t = TRANSITIONS[old, event]
+        new = self.state = t.next
+        self.history.append(new)
+        self.sink.state_changed(self, old, new, cause, event)
         send = t.bits
         if send:
             if send & SYN:
@@ -119,9 +121,10 @@ class Connection(Sender):
                 self._send_rst(now)
             else:
                 self._send_ack(now)
-        if t.action:
-            getattr(self, "_" + t.action)(now)
-        self._wake()
+        if t.method:
+            getattr(self, t.method)(now)
+        if self.waiters:
+            self._wake()
 
     # -- actions named by the table ------------------------------------------
 
@@ -135,7 +138,7 @@ class Connection(Sender):
     def _reset(self, now: int) -> None:
         # 3.10.7.4 second: "any outstanding RECEIVEs and SEND should receive
         # 'reset' responses"; Linux reports EPIPE when the peer had already closed.
-        self.error = errno.EPIPE if self.history[-2] is S.CLOSE_WAIT else errno.ECONNRESET
+        self.error = errno.EPIPE if self.history[-2] is CLOSE_WAIT else errno.ECONNRESET
         self.snd_buf.clear()
         self._delete_tcb(now)
 
@@ -161,11 +164,11 @@ class Connection(Sender):
     def open_active(self, iss: int, now: int) -> None:
         """Active OPEN: choose ISS and send the SYN (CLOSED -> SYN-SENT)."""
         self.set_iss(iss)
-        self._fire(Input.ACTIVE_OPEN, now, "connect()")
+        self._fire(ACTIVE_OPEN, now, "connect()")
 
     def open_passive(self, now: int) -> None:
         """Passive OPEN (CLOSED -> LISTEN)."""
-        self._fire(Input.PASSIVE_OPEN, now, "listen()")
+        self._fire(PASSIVE_OPEN, now, "listen()")
 
     # -- 3.10.2 SEND -----------------------------------------------------------
 
@@ -198,31 +201,31 @@ class Connection(Sender):
 
     def close(self, now: int) -> None:
         """CLOSE: no more sending (a FIN follows the queued data); a no-op once closing."""
-        if (self.state, Input.CLOSE) in TRANSITIONS:
-            self._fire(Input.CLOSE, now, "close()")
+        if (self.state, CLOSE) in TRANSITIONS:
+            self._fire(CLOSE, now, "close()")
 
     def abort(self, now: int, with_ack: bool = False, cause: str = "abort()") -> None:
         """ABORT: send RST where there is a peer to tell, flush everything, go CLOSED."""
-        if (self.state, Input.ABORT) not in TRANSITIONS:
+        if (self.state, ABORT) not in TRANSITIONS:
             return
         self.rst_with_ack = with_ack
         self.snd_buf.clear()
         self.rcv_buf.clear()
-        self._fire(Input.ABORT, now, cause)
+        self._fire(ABORT, now, cause)
 
     # -- 3.10.7 SEGMENT ARRIVES ------------------------------------------------
 
     def segment_arrives(self, seg: Segment, now: int) -> None:
         """Process one arriving segment, as RFC 9293 3.10.7 orders it."""
         state = self.state
-        if state is _ESTABLISHED and seg.seq == self.rcv_nxt and seg.flags & _PREDICT_MASK == ACK \
+        if state is ESTABLISHED and seg.seq == self.rcv_nxt and seg.flags & _PREDICT_MASK == ACK \
                 and not self.probing and not self.ooo and self._predicted(seg, now):
             return
-        if state is S.SYN_SENT:
+        if state is SYN_SENT:
             self._syn_sent_arrives(seg, now)
-        elif state is S.LISTEN:
+        elif state is LISTEN:
             self._listen_arrives(seg, now)
-        elif state is not S.CLOSED:
+        elif state is not CLOSED:
             self._synchronized_arrives(seg, now)
         if self.ack_pending:
             self._ack_or_delay(now)
@@ -275,7 +278,7 @@ class Connection(Sender):
         self._learn_mss(seg)
         self.snd_wnd = self.max_snd_wnd = seg.window
         self.snd_wl1 = seg.seq
-        self._fire(Input.RCV_SYN, now, seg)
+        self._fire(RCV_SYN, now, seg)
 
     def _syn_sent_arrives(self, seg: Segment, now: int) -> None:
         """3.10.7.3: the SYN-SENT state."""
@@ -290,7 +293,7 @@ class Connection(Sender):
             ack_ok = True
         if flags & RST:                                            # second: check the RST bit
             if ack_ok:
-                self._fire(Input.RCV_RST, now, seg)
+                self._fire(RCV_RST, now, seg)
             return
         if not flags & SYN:                                        # fifth: neither SYN nor RST
             return
@@ -303,12 +306,12 @@ class Connection(Sender):
         self.snd_wl2 = seg.ack
         if ack_ok:
             self._ack_advance(seg.ack, now)
-            self._fire(Input.RCV_SYN_ACK, now, seg)
+            self._fire(RCV_SYN_ACK, now, seg)
             if seg.payload or flags & FIN:                         # continue at the sixth step
                 self._text_and_fin(seg, (seg.seq + 1) & MASK, seg.payload, flags & FIN, now)
             self._output(now)
         else:
-            self._fire(Input.RCV_SYN, now, seg)                    # simultaneous open
+            self._fire(RCV_SYN, now, seg)                    # simultaneous open
 
     def _synchronized_arrives(self, seg: Segment, now: int) -> None:
         """3.10.7.4: SYN-RECEIVED and every synchronized state."""
@@ -318,7 +321,7 @@ class Connection(Sender):
         payload = seg.payload
         rcv_nxt = self.rcv_nxt
 
-        if state is S.SYN_RECEIVED and flags & SYN and not flags & RST and seq == self.irs:
+        if state is SYN_RECEIVED and flags & SYN and not flags & RST and seq == self.irs:
             if not flags & ACK:
                 self._send_syn(now)          # a retransmitted SYN: the SYN,ACK again (SPEC)
                 return
@@ -326,7 +329,7 @@ class Connection(Sender):
             # Figure 8, line 6; Linux does the same).  Its SYN is old: strip it.
             flags &= ~SYN
             seq = rcv_nxt
-        if state is S.TIME_WAIT and flags & FIN and not flags & (RST | SYN) \
+        if state is TIME_WAIT and flags & FIN and not flags & (RST | SYN) \
                 and ((seq + len(payload) + 1) & MASK) == rcv_nxt:
             self._send_ack(now)              # the peer's FIN again: ACK it, restart 2MSL
             self._start_time_wait(now)
@@ -353,8 +356,11 @@ class Connection(Sender):
                 payload = b""
                 flags &= ~FIN
                 self.ack_pending = True
+            elif seg_len == 0 or flags & SYN:
+                self._challenge_ack(now)               # may be an ACK loop: throttled
+                return
             else:
-                self._send_ack(now)
+                self._send_ack(now)                    # data is never part of an ACK loop
                 return
         elif off >= 1 << 31:                           # starts before RCV.NXT: trim the front
             skip = (rcv_nxt - seq) & MASK
@@ -372,12 +378,12 @@ class Connection(Sender):
         if flags & RST:
             if seg.seq != rcv_nxt:
                 self._challenge_ack(now)
-            elif state is S.TIME_WAIT:
+            elif state is TIME_WAIT:
                 pass                                   # RFC 1337: ignore RST in TIME-WAIT
-            elif state is S.SYN_RECEIVED and not self.passive:
-                self._fire(Input.RCV_RST_ACTIVE, now, seg)
+            elif state is SYN_RECEIVED and not self.passive:
+                self._fire(RCV_RST_ACTIVE, now, seg)
             else:
-                self._fire(Input.RCV_RST, now, seg)
+                self._fire(RCV_RST, now, seg)
             return
 
         # fourth: check the SYN bit (RFC 5961 4.2: a challenge ACK, no reset)
@@ -389,13 +395,13 @@ class Connection(Sender):
         if not flags & ACK:
             return
         ack = seg.ack
-        if state is S.SYN_RECEIVED:
+        if state is SYN_RECEIVED:
             if seq_diff(ack, self.snd_una) > 0 and seq_diff(ack, self.snd_max) <= 0:
                 self.snd_wnd = seg.window
                 self.snd_wl1 = seq
                 self.snd_wl2 = ack
                 self._ack_advance(ack, now)
-                self._fire(Input.RCV_ACK_OF_SYN, now, seg)
+                self._fire(RCV_ACK_OF_SYN, now, seg)
                 state = self.state
             else:
                 self._emit(RST, ack, 0, b"")
@@ -416,14 +422,14 @@ class Connection(Sender):
                 if wl1 > 0 or (wl1 == 0 and seq_diff(ack, self.snd_wl2) >= 0):
                     self._window_update(seg.window, seq, ack)
             if self.fin_seq is not None and seq_diff(ack, self.fin_seq) > 0:
-                if state is S.FIN_WAIT_1:
-                    self._fire(Input.RCV_ACK_OF_FIN, now, seg)
+                if state is FIN_WAIT_1:
+                    self._fire(RCV_ACK_OF_FIN, now, seg)
                     state = self.state
-                elif state is S.CLOSING:
-                    self._fire(Input.RCV_ACK_OF_FIN, now, seg)
+                elif state is CLOSING:
+                    self._fire(RCV_ACK_OF_FIN, now, seg)
                     return
-                elif state is S.LAST_ACK:
-                    self._fire(Input.RCV_ACK_OF_FIN, now, seg)
+                elif state is LAST_ACK:
+                    self._fire(RCV_ACK_OF_FIN, now, seg)
                     return
         if payload or flags & FIN:
             self._text_and_fin(seg, seq, payload, flags & FIN, now)
@@ -435,10 +441,18 @@ class Connection(Sender):
         state = self.state
         if payload:
             if state in _GETS_TEXT:
-                if self.orphan and self.config.rst_on_close_with_unread:
-                    # RFC 1122 4.2.2.13: data after CLOSE is lost, so say so with a RST.
-                    self.abort(now, with_ack=True, cause=seg)
-                    return
+                if self.orphan:
+                    if self.config.rst_on_close_with_unread:
+                        # RFC 1122 4.2.2.13: data after CLOSE is lost, so say so with a RST.
+                        self.abort(now, with_ack=True, cause=seg)
+                        return
+                    if seq == self.rcv_nxt:
+                        # Nobody can read it: acknowledge and discard, so the window stays
+                        # open and the peer's FIN can follow.
+                        self.rcv_nxt = (self.rcv_nxt + len(payload)) & MASK
+                        self.ack_pending = True
+                        self.delack_count = 2
+                        payload = b""
                 if seq != self.rcv_nxt:                # ahead of RCV.NXT: keep it for later
                     self.store_out_of_order(seq, payload, bool(fin))
                     self._send_ack(now)                # a duplicate ACK tells the sender
@@ -466,8 +480,8 @@ class Connection(Sender):
         # eighth: check the FIN bit
         self.rcv_nxt = (self.rcv_nxt + 1) & MASK
         self.fin_received = True
-        if (state, Input.RCV_FIN) in TRANSITIONS:
-            self._fire(Input.RCV_FIN, now, seg)
+        if (state, RCV_FIN) in TRANSITIONS:
+            self._fire(RCV_FIN, now, seg)
         else:                                          # CLOSE-WAIT, CLOSING, LAST-ACK: stay
             self._send_ack(now)
 
@@ -477,9 +491,11 @@ class Connection(Sender):
         """SND.UNA moves to ``ack``: free the buffer, time the RTT, restart the timer."""
         self.take_acked(ack)
         self.snd_una = ack
-        if seq_diff(ack, self.snd_nxt) > 0:
+        # seq_diff inline (this runs for every ACK): d in (0, HALF] is "after", d <= HALF "not before"
+        if 0 < ((ack - self.snd_nxt) & MASK) <= HALF:
             self.snd_nxt = ack
-        if self.timed_end is not None and seq_diff(ack, self.timed_end) >= 0:
+        timed = self.timed_end
+        if timed is not None and ((ack - timed) & MASK) <= HALF:
             self.rto.sample(now - self.timed_at)                  # RFC 6298 2.2/2.3
             self.timed_end = None
         self.rtx_count = 0
@@ -489,9 +505,11 @@ class Connection(Sender):
         if ack == self.snd_max:
             self.t_rtx = None                                      # RFC 6298 5.2
         else:
-            self.t_rtx = now + self.rto.rto                        # RFC 6298 5.3
-            self._arm(self.t_rtx)
-        self._wake()
+            t = self.t_rtx = now + self.rto.rto                    # RFC 6298 5.3
+            if self.wake_at is None or t < self.wake_at:           # a later restart needs no new entry
+                self._arm(t)
+        if self.waiters:
+            self._wake()
 
     def _window_update(self, window: int, seq: int, ack: int) -> None:
         self.snd_wnd = window

@@ -98,9 +98,11 @@ class Transition:
     action: str = ""
     rfc: str = ""
     bits: int = field(default=0, compare=False, repr=False)   # int(send), for the engine
+    method: str = field(default="", compare=False, repr=False)  # "_" + action, for the engine
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bits", int(self.send))
+        object.__setattr__(self, "method", "_" + self.action if self.action else "")
 
     @property
     def label_action(self) -> str:
@@ -169,6 +171,23 @@ for _state in (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1,
     TRANSITIONS[_state, I.GIVE_UP] = Transition(S.CLOSED, Flags(0), "timed_out", _RFC_TIMEOUT + " (user timeout)")  # type: ignore[index]
 
 del _state
+
+
+# The inputs as module names, for the engine's hot paths (see the note in states.py).
+ACTIVE_OPEN = Input.ACTIVE_OPEN
+PASSIVE_OPEN = Input.PASSIVE_OPEN
+SEND = Input.SEND
+CLOSE = Input.CLOSE
+ABORT = Input.ABORT
+RCV_SYN = Input.RCV_SYN
+RCV_SYN_ACK = Input.RCV_SYN_ACK
+RCV_ACK_OF_SYN = Input.RCV_ACK_OF_SYN
+RCV_FIN = Input.RCV_FIN
+RCV_ACK_OF_FIN = Input.RCV_ACK_OF_FIN
+RCV_RST = Input.RCV_RST
+RCV_RST_ACTIVE = Input.RCV_RST_ACTIVE
+TIMEOUT_2MSL = Input.TIMEOUT_2MSL
+GIVE_UP = Input.GIVE_UP
 
 
 def edges() -> list[tuple[State, Input, Transition]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .connection import Connection, closed_reply, listen_reply
 from .segment import Segment
-from .states import State
+from .states import CLOSED, ESTABLISHED, LISTEN, State
 from .tcb import ConnectionInfo
 from .trace import StateChange, TimerRecord
 
@@ -142,15 +142,15 @@ class Host:
                                              conn.remote, old, new, cause, event))
         owner = conn.owner
         if isinstance(owner, Listener):             # a child of a listening socket
-            if new is State.ESTABLISHED:
+            if new is ESTABLISHED:
                 owner.pending.discard(conn)
                 owner.queue.append(conn)
                 owner.conn._wake()
-            elif new is State.LISTEN or new is State.CLOSED:
+            elif new is LISTEN or new is CLOSED:
                 owner.pending.discard(conn)     # a queued child stays queued: accept() sees it
-                if new is State.LISTEN:
+                if new is LISTEN:
                     self._forget(conn)          # RFC 9293 note 1: back to LISTEN -- the listener's
-        if new is State.CLOSED:
+        if new is CLOSED:
             self._forget(conn)
 
     def _register(self, conn: Connection) -> None:
@@ -196,8 +196,8 @@ class Host:
         lconn = listener.conn
         child = Connection(lconn.config, self, lconn.local, (src_addr, seg.src_port),
                            self.net._new_conn_id())
-        child.state = State.LISTEN
-        child.history = [State.LISTEN]
+        child.state = LISTEN
+        child.history = [LISTEN]
         child.owner = listener
         child.set_iss(self.net._isn())
         self._register(child)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config
-from .fsm import Input
+from .fsm import GIVE_UP, TIMEOUT_2MSL, Input
 from .segment import Segment, make_segment
-from .seqnum import MASK, seq_diff
-from .states import State
+from .seqnum import HALF, MASK, seq_diff
+from .states import SYN_RECEIVED, SYN_SENT, State
 from .tcb import TCB
 from .timers import TICKS_PER_SECOND, to_ticks
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 MAX_WINDOW = 65535          # no window scaling: the 16-bit field is the limit
-S = State
 
 
 class Sink(Protocol):
@@ -105,7 +104,15 @@ class Sender(TCB):
             self._emit(RST, self.snd_nxt, 0, b"")
 
     def _challenge_ack(self, now: int) -> None:
-        """RFC 5961 3.2/4.2/5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, optionally rate-limited."""
+        """RFC 5961 3.2/4.2/5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, the same ACK that
+        answers an unacceptable segment; rate-limited only when configured (RFC 5961 7)."""
+        interval = self.config.oow_ack_interval
+        if interval is not None:
+            # Linux's tcp_oow_rate_limited: two peers that each find the other's ACKs
+            # out of window (after a forged segment) would otherwise trade them forever.
+            if self.last_oow_ack >= 0 and now - self.last_oow_ack < interval * TICKS_PER_SECOND:
+                return
+            self.last_oow_ack = now
         limit = self.config.challenge_ack_limit
         if limit is not None:
             second = now // TICKS_PER_SECOND
@@ -120,7 +127,7 @@ class Sender(TCB):
     def _send_syn(self, now: int) -> None:
         """SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), with our MSS, from ISS."""
         first = self.snd_max == self.iss
-        if self.state is S.SYN_SENT:
+        if self.state is SYN_SENT:
             self._emit(SYN, self.iss, 0, b"", self.config.mss)
         else:
             self._emit(SYN | ACK, self.iss, self.rcv_nxt, b"", self.config.mss)
@@ -134,18 +141,21 @@ class Sender(TCB):
 
     def _output(self, now: int, limit: int = -1, rtx: bool = False) -> None:
         """Send what the window and the buffer allow, then a FIN if one is queued."""
-        mss = self.send_mss
         buf = self.snd_buf
-        while limit:
-            sent = (self.snd_nxt - self.buf_seq) & MASK
-            if sent > len(buf):
-                break                                   # FIN already sent
+        if buf:
+            mss = self.send_mss
+            nagle = self.config.nagle
+            una = self.snd_una                          # neither changes while this runs
+            start = self.buf_seq
+        while limit and buf:
+            seq = self.snd_nxt
+            sent = (seq - start) & MASK
             unsent = len(buf) - sent
-            if unsent == 0:
-                break
-            usable = self.snd_wnd - ((self.snd_nxt - self.snd_una) & MASK)
+            if unsent <= 0:
+                break                                   # all sent (below zero: the FIN too)
+            usable = self.snd_wnd - ((seq - una) & MASK)
             if rtx:                                     # what was sent once may go again
-                usable = max(usable, (self.snd_max - self.snd_nxt) & MASK)
+                usable = max(usable, (self.snd_max - seq) & MASK)
             if usable <= 0:
                 break
             n = unsent
@@ -153,12 +163,10 @@ class Sender(TCB):
                 n = usable
             if n > mss:
                 n = mss
-            if self.config.nagle and n < mss and self.snd_nxt != self.snd_una:
+            if nagle and n < mss and seq != una:
                 break                                   # RFC 896: wait for the ACK
-            seq = self.snd_nxt
-            last = n == unsent
             flags = ACK
-            if last:
+            if n == unsent:
                 flags = PSH | ACK
                 if self.fin_queued:
                     flags = FIN | PSH | ACK
@@ -180,7 +188,7 @@ class Sender(TCB):
     def _sent(self, seq: int, n: int, now: int) -> None:
         end = (seq + n) & MASK
         self.snd_nxt = end
-        if seq_diff(end, self.snd_max) > 0:
+        if 0 < ((end - self.snd_max) & MASK) <= HALF:   # seq_diff(end, SND.MAX) > 0, inline
             if self.timed_end is None and seq == self.snd_max:
                 self.timed_end = end                    # Karn: time only new data
                 self.timed_at = now
@@ -211,7 +219,7 @@ class Sender(TCB):
         if self.t_timewait is not None and self.t_timewait <= now:
             self.t_timewait = None
             self.sink.timer_fired(self, "TIME-WAIT")
-            self._fire(Input.TIMEOUT_2MSL, now, "2MSL timeout")
+            self._fire(TIMEOUT_2MSL, now, "2MSL timeout")
             return True
         if self.t_delack is not None and self.t_delack <= now:
             self.t_delack = None
@@ -236,14 +244,15 @@ class Sender(TCB):
     def _retransmission_timeout(self, now: int) -> None:
         """RFC 6298 5.4-5.6: retransmit the earliest unacknowledged segment, back off."""
         state = self.state
-        limit = self.config.syn_retries if state in (S.SYN_SENT, S.SYN_RECEIVED) else self.config.retries
+        syn = state is SYN_SENT or state is SYN_RECEIVED
+        limit = self.config.syn_retries if syn else self.config.retries
         if self.rtx_count >= limit:
-            self._fire(Input.GIVE_UP, now, "retransmissions exhausted")
+            self._fire(GIVE_UP, now, "retransmissions exhausted")
             return
         self.rtx_count += 1
         self.rto.backoff()
         self.timed_end = None                                      # Karn's rule
-        if state is S.SYN_SENT or state is S.SYN_RECEIVED:
+        if syn:
             self._send_syn(now)
         else:
             self.snd_nxt = self.snd_una                            # go back to SND.UNA

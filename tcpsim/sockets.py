@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .connection import Connection
 from .host import Listener
 from .process import block_until
-from .states import State
+from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, State
 from .trace import CallRecord
 
 if TYPE_CHECKING:
@@ -35,9 +35,8 @@ IPPROTO_TCP = _pysocket.IPPROTO_TCP
 TCP_NODELAY = _pysocket.TCP_NODELAY
 SOMAXCONN = _pysocket.SOMAXCONN
 
-S = State
-_CONNECTING = frozenset({S.SYN_SENT, S.SYN_RECEIVED})
-_CAN_SEND = frozenset({S.ESTABLISHED, S.CLOSE_WAIT})
+_CONNECTING = frozenset({SYN_SENT, SYN_RECEIVED})
+_CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
 
 
 def _err(code: int, detail: str = "") -> OSError:
@@ -107,13 +106,13 @@ class Socket:
     def state(self) -> State:
         """The connection's state; it goes on through TIME-WAIT to CLOSED after close()."""
         conn = self.connection
-        return conn.state if conn is not None else S.CLOSED
+        return conn.state if conn is not None else CLOSED
 
     @property
     def history(self) -> list[State]:
         """Every state this connection has been in, in order."""
         conn = self.connection
-        return list(conn.history) if conn is not None else [S.CLOSED]
+        return list(conn.history) if conn is not None else [CLOSED]
 
     @property
     def closed(self) -> bool:
@@ -130,7 +129,7 @@ class Socket:
         if self._bound is not None or self._conn is not None:
             text += f", laddr={self.getsockname()}"
         conn = self._conn
-        if conn is not None and conn.state not in (S.CLOSED, S.SYN_SENT):
+        if conn is not None and conn.state not in (CLOSED, SYN_SENT):
             text += f", raddr={conn.remote}"
         return text + f", host={self._host.name!r}, state={self.state}>"
 
@@ -302,7 +301,7 @@ class Socket:
                 if self._timeout == 0:
                     return E.EALREADY if not raise_errors else self._raise(E.EALREADY)
                 return self._finish_connect(conn, raise_errors)
-            if conn.state is not S.CLOSED:
+            if conn.state is not CLOSED:
                 return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
             code = self._take_error()           # a non-blocking connect that failed meanwhile
             if code:
@@ -341,7 +340,7 @@ class Socket:
         raise _err(code)
 
     def _finish_connect(self, conn: Connection, raise_errors: bool) -> int:
-        waiting = "waiting for SYN,ACK" if conn.state is S.SYN_SENT else "waiting for ACK"
+        waiting = "waiting for SYN,ACK" if conn.state is SYN_SENT else "waiting for ACK"
         try:
             self._wait("connect()", lambda: conn.state not in _CONNECTING, conn, waiting)
         except BaseException as exc:
@@ -435,7 +434,7 @@ class Socket:
 
         def ready() -> bool:
             return bool(conn.rcv_buf) or conn.fin_received or conn.error is not None \
-                or conn.state is S.CLOSED or self._fd < 0
+                or conn.state is CLOSED or self._fd < 0
 
         try:
             self._wait("recv()", ready, conn, "waiting for data")
@@ -472,7 +471,7 @@ class Socket:
         if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
             raise _err(E.EINVAL)
         conn = self._conn
-        if conn is None or conn.state in (S.CLOSED, S.SYN_SENT) and not conn.fin_received:
+        if conn is None or conn.state in (CLOSED, SYN_SENT) and not conn.fin_received:
             raise _err(E.ENOTCONN)
         self._record("shutdown()", "call", {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}[how])
         if how in (SHUT_RD, SHUT_RDWR):
@@ -593,7 +592,7 @@ class Socket:
     def getpeername(self) -> tuple[str, int]:
         self._check_open()
         conn = self._conn
-        if conn is None or conn.state is S.SYN_SENT or (conn.state is S.CLOSED and not conn.fin_received):
+        if conn is None or conn.state is SYN_SENT or (conn.state is CLOSED and not conn.fin_received):
             raise _err(E.ENOTCONN)
         return conn.remote
 
