@@ -30,6 +30,8 @@ class Config:
     backlog_slack: int = 0              # accept queue holds backlog + this (Linux: 1)
     reset_with_ack: bool = False        # close() with unread data sends RST,ACK (Linux) or RST
     challenge_ack_limit: int | None = None  # challenge ACKs per second; None: no limit
+    oow_ack_interval: float | None = None   # at most one ACK per this many seconds in reply to
+                                            # out-of-window ACKs, RSTs and SYNs (Linux: 0.5)
 
     def __post_init__(self) -> None:
         if not isinstance(self.mss, int) or not 1 <= self.mss <= 65495:
@@ -38,6 +40,9 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, not {value!r}")
+        if self.oow_ack_interval is not None and (
+                not isinstance(self.oow_ack_interval, (int, float)) or self.oow_ack_interval < 0):
+            raise ValueError(f"oow_ack_interval must be None or seconds >= 0, not {self.oow_ack_interval!r}")
         for name in ("msl", "rto_initial", "rto_min", "rto_max", "ack_delay"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
@@ -56,9 +61,10 @@ class Config:
     @classmethod
     def linux(cls, **changes: object) -> "Config":
         """Close to Linux's defaults: TIME-WAIT 60 s, RTO 0.2..120 s, delayed ACKs,
-        an accept queue of backlog + 1, RST,ACK on close with unread data."""
+        an accept queue of backlog + 1, RST,ACK on close with unread data, and ACKs to
+        out-of-window segments throttled to one per 0.5 s (tcp_invalid_ratelimit)."""
         base = cls(msl=30.0, rto_min=0.2, rto_max=120.0, delayed_ack=True,
-                   backlog_slack=1, reset_with_ack=True)
+                   backlog_slack=1, reset_with_ack=True, oow_ack_interval=0.5)
         return replace(base, **changes) if changes else base
 
     def replace(self, **changes: object) -> "Config":

@@ -439,20 +439,22 @@ class Connection(Sender):
     def _text_and_fin(self, seg: Segment, seq: int, payload: bytes, fin: int, now: int) -> None:
         """3.10.7.4, seventh (segment text) and eighth (FIN) steps."""
         state = self.state
+        if payload and state in _GETS_TEXT and self.orphan:
+            if self.config.rst_on_close_with_unread:
+                # RFC 1122 4.2.2.13: data after CLOSE is lost, so say so with a RST.
+                self.abort(now, with_ack=True, cause=seg)
+                return
+            # Nobody can read it: acknowledge in-order data and discard it, so the
+            # window stays open and the peer's FIN can follow.
+            if seq != self.rcv_nxt:
+                self._send_ack(now)
+                return
+            self.rcv_nxt = seq = (seq + len(payload)) & MASK
+            self.ack_pending = True
+            self.delack_count = 2
+            payload = b""
         if payload:
             if state in _GETS_TEXT:
-                if self.orphan:
-                    if self.config.rst_on_close_with_unread:
-                        # RFC 1122 4.2.2.13: data after CLOSE is lost, so say so with a RST.
-                        self.abort(now, with_ack=True, cause=seg)
-                        return
-                    if seq == self.rcv_nxt:
-                        # Nobody can read it: acknowledge and discard, so the window stays
-                        # open and the peer's FIN can follow.
-                        self.rcv_nxt = (self.rcv_nxt + len(payload)) & MASK
-                        self.ack_pending = True
-                        self.delack_count = 2
-                        payload = b""
                 if seq != self.rcv_nxt:                # ahead of RCV.NXT: keep it for later
                     self.store_out_of_order(seq, payload, bool(fin))
                     self._send_ack(now)                # a duplicate ACK tells the sender

@@ -517,6 +517,7 @@ class Socket:
         elif conn.rcv_buf and config.rst_on_close_with_unread:
             conn.abort(now, with_ack=config.reset_with_ack, cause="close() with unread data")
         else:
+            conn.rcv_buf.clear()    # unread and now unreadable: free the window for the peer
             conn.close(now)
         conn._wake()
 

@@ -603,3 +603,47 @@ class TestSocketSurface:
         again.setsockopt(tcpsim.SOL_SOCKET, tcpsim.SO_REUSEADDR, 1)
         again.bind(("", port))
         assert again.getsockname()[1] == port
+
+
+class TestOrphans:
+    def test_close_with_unread_data_and_no_rst_still_closes_both_sides(self):
+        # With rst_on_close_with_unread off, the closed socket discards what it holds
+        # and what arrives (acking it), so the peer's data and FIN get through.
+        config = Config(recv_buffer=7, rst_on_close_with_unread=False)
+        net, cli, conn = established(config=config)
+        cli.setblocking(False)
+        cli.send(b"x" * 20)                    # 7 fill the server's window, 13 wait
+        net.run(until=net.now + 1)
+        conn.close()                           # FIN, no RST
+        net.run(until=net.now + 1)
+        cli.close()                            # its FIN follows the 13 octets
+        net.run(until=net.now + 2 * config.msl + 10 * config.rto_max)
+        assert cli.state is S.CLOSED and conn.state is S.CLOSED
+        assert not any(p.segment.flags & tcpsim.Flags.RST for p in net.trace.segments())
+
+    def test_data_after_close_gets_rst_by_default(self):
+        # RFC 1122 4.2.2.13
+        net, cli, conn = established()
+        cli.close()                            # FIN-WAIT-1, then FIN-WAIT-2: an orphan
+        net.run(until=net.now + 1)
+        assert cli.state is S.FIN_WAIT_2
+        conn.sendall(b"late")
+        net.run(until=net.now + 1)
+        assert cli.state is S.CLOSED
+        rst = net.trace.segments()[-1]
+        assert rst.src == "client" and rst.segment.flags & tcpsim.Flags.RST
+
+
+def test_forged_octet_ack_storm_is_throttled_in_the_linux_preset():
+    # Joncheray's ACK storm: a forged in-window octet desynchronizes the pair; each
+    # side finds the other's ACKs out of window.  Linux answers such ACKs at most once
+    # per 0.5 s (tcp_invalid_ratelimit), which ends the loop.
+    net, cli, conn = established(config=Config.linux())
+    c = cli.connection
+    net.inject("server", "client", tcpsim.Segment(
+        src_port=80, dst_port=c.local[1], seq=c.rcv_nxt, ack=c.snd_nxt,
+        flags=tcpsim.Flags.ACK, window=65535, payload=b"x"))
+    before = len(net.trace.segments())
+    net.run(until=net.now + 10)
+    assert len(net.trace.segments()) - before < 10
+    assert net.next_event_kind() in (None, "timer")

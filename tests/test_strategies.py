@@ -177,7 +177,7 @@ def test_script_header_carries_seed_and_config():
         "# tcpsim run --seed 9 SCRIPT",
         f"# every ISS is {MOD - 1}: Config(isn={MOD - 1}) (the REPL cannot set ISNs)",
         "config recv_buffer=7 msl=30.0 rto_min=0.2 rto_max=120.0 delayed_ack=on backlog_slack=1 "
-        "reset_with_ack=on",
+        "reset_with_ack=on oow_ack_interval=0.5",
         "listen server 80",
         "expect fail recv server",
     ]
