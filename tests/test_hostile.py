@@ -179,6 +179,8 @@ def test_bug_ack_storm_after_forged_octet():
 # Scripts in the REPL's language leaving the named host's connection in each state.
 OPEN = ["listen server 80", "connect client server:80", "accept server", "run until 1.0"]
 SCENARIOS = {
+    S.LISTEN: ("server", ["listen server 80", "connect client server:80", "accept server",
+                          "run until 1.0"]),
     S.SYN_SENT: ("client", ["listen server 80", "connect client server:80", "drop @0"]),
     S.SYN_RECEIVED: ("server", ["listen server 80", "accept server", "connect client server:80",
                                 "deliver @0", "drop @0"]),
@@ -218,13 +220,17 @@ def test_forged_segments_in_every_state(state, data):
     peer = HOSTS[1 - HOSTS.index(target)]
     try:
         for _ in range(data.draw(st.integers(1, 6), label="segments")):
-            near = conn.info()
-            seg = data.draw(hostile_segments(near=near, max_payload=8).filter(
-                lambda s: s.flags and s.mss is None), label="forged")
+            if state is S.LISTEN:        # at the listener's port, from anywhere
+                aim = hostile_segments(max_payload=8).map(lambda s: s.replace(dst_port=80))
+            else:
+                aim = hostile_segments(near=conn.info(), max_payload=8)
+            seg = data.draw(aim.filter(lambda s: s.flags and s.mss is None), label="forged")
             deliver_forged(runner, peer, target, seg, conn)
         runner.execute(Command("run", (runner.net.now + 300.0,)))
         assert runner.unexpected() == []
         check_transitions(runner.net.trace)
+        if state is S.LISTEN:
+            assert conn.state is S.LISTEN, "a forged segment closed a listener"
     finally:
         runner.close()
 
@@ -406,5 +412,36 @@ def test_malformed_calls_in_every_state_raise_pythons_errors(state, data):
             f"run until {t + 1.0}", "send server ok", "recv client", f"run until {t + 2.0}")])
         got = [bytes(fresh.received[s]) for s in fresh.sockets["client"] if s.connection is not None]
         assert got[-1:] == [b"ok"], fresh.script()
+    finally:
+        runner.close()
+
+
+NET_METHODS = {"inject": 3, "set_link": 2, "drop": 1, "duplicate": 1, "deliver": 1, "run": 1,
+               "step": 0, "add_host": 2, "host": 1, "link": 2}
+# Network calls name hosts and packets: an unknown one is a LookupError, as a dict's is.
+NETWORK_ERRORS = EXPECTED_ERRORS + (LookupError,)
+
+
+@settings(max_examples=examples("scenario"))
+@given(name=st.sampled_from(sorted(NET_METHODS)), data=st.data(),
+       kwargs=st.dictionaries(st.sampled_from(("delay", "loss", "duplicate", "reorder", "corrupt",
+                                               "until", "max_events")), NASTY, max_size=2))
+def test_malformed_network_calls_raise_pythons_errors(name, data, kwargs):
+    runner, _, _ = in_state(S.ESTABLISHED)
+    args = list(data.draw(st.tuples(*[NASTY] * NET_METHODS[name]), label="args"))
+    if name == "inject" and data.draw(st.booleans(), label="a segment of odd fields"):
+        fields = data.draw(st.fixed_dictionaries({k: NASTY for k in (
+            "src_port", "dst_port", "seq", "ack", "flags", "window", "payload")}), label="fields")
+        args = ["client", "server", Segment(**fields)]
+    accepted = {"set_link": {"delay", "loss", "duplicate", "reorder", "corrupt"},
+                "run": {"until", "max_events"}}.get(name, set())
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    try:
+        getattr(runner.net, name)(*args, **kwargs)
+    except NETWORK_ERRORS:
+        pass
+    try:
+        runner.net.run(until=runner.net.now + 60.0)      # still runs
+        check_transitions(runner.net.trace)
     finally:
         runner.close()
