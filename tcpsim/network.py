@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .process import Process
 
 ARRIVAL, TIMER, WAKE, CALLBACK = 0, 1, 2, 3
+_FOREVER = 1 << 62          # a time limit no event reaches (ticks)
 
 
 class Link:
@@ -221,37 +222,54 @@ class Network:
 
     def _advance(self) -> bool:
         """Run the next live event (no Event built); False when nothing is scheduled."""
-        queue = self._queue
-        step = self._step
-        while queue:
-            if step(False) is not None:
-                return True
-        return False
+        return self._loop(_FOREVER, 1) == 1
 
     def run(self, until: float | None = None, max_events: int = 10_000_000) -> int:
         """Step until nothing is scheduled, or the next event lies after ``until``."""
-        limit = None if until is None else to_ticks(until)
-        if limit is not None and limit < self._now:
+        limit = _FOREVER if until is None else to_ticks(until)
+        if limit < self._now:
             return 0
-        count = 0
-        queue = self._queue
-        step = self._step
-        if limit is None:
-            while queue and count < max_events:
-                if step(False) is not None:
-                    count += 1
-        else:
-            # Entries at or before the limit are popped in order; stale ones do nothing.
-            while queue and queue[0][0] <= limit and count < max_events:
-                if step(False) is not None:
-                    count += 1
-        if limit is not None and self._now < limit and count < max_events:
+        count = self._loop(limit, max_events)
+        if until is not None and self._now < limit and count < max_events:
             self._now = limit
+        return count
+
+    def _loop(self, limit: int, max_events: int) -> int:
+        """Run live events due at or before ``limit`` (ticks), at most ``max_events`` of
+        them; return how many ran.  Entries are popped in order; stale ones do nothing."""
+        queue = self._queue
+        count = 0
+        while queue and queue[0][0] <= limit and count < max_events:
+            when, _, kind, obj = heappop(queue)
+            if kind == ARRIVAL:
+                # An arrival (most events are) is delivered here, without a call per event;
+                # _arrive is the same steps for a packet delivered by hand.
+                if obj.fate != "in flight" or obj.arrives_at_ticks != when:
+                    continue
+                self._now = when
+                count += 1
+                if obj.corrupted:
+                    self._arrive(obj)
+                    continue
+                obj.fate = "delivered"
+                seg = obj.segment
+                host = self._by_addr[obj.dst_addr]
+                conn = host._conns.get((seg.dst_port, obj.src_addr, seg.src_port))
+                if conn is not None:
+                    conn.segment_arrives(seg, when)
+                else:
+                    host._receive(seg, obj.src_addr)
+            elif self._run_entry(when, kind, obj, False) is not None:
+                count += 1
         return count
 
     def _step(self, describe: bool) -> Any:
         """Pop one queue entry; run it if live.  Returns an Event (or True) if it ran."""
         when, _, kind, obj = heappop(self._queue)
+        return self._run_entry(when, kind, obj, describe)
+
+    def _run_entry(self, when: int, kind: int, obj: Any, describe: bool) -> Any:
+        """Run one popped queue entry if live.  Returns an Event (or True) if it ran."""
         if kind == ARRIVAL:
             if obj.fate != "in flight" or obj.arrives_at_ticks != when:
                 return None

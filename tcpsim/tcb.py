@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .seqnum import MASK, seq_diff
+from .seqnum import HALF, MASK, seq_diff
 from .states import State
 
 Address = tuple[str, int]
@@ -112,12 +112,13 @@ class TCB:
 
     def take_acked(self, ack: int) -> int:
         """Drop the octets ``ack`` acknowledges from the send buffer; return how many."""
-        n = seq_diff(ack, self.buf_seq)
-        if n <= 0:
+        n = (ack - self.buf_seq) & MASK                 # seq_diff(ack, buf_seq), inline
+        if n == 0 or n > HALF:
             return 0
-        if n > len(self.snd_buf):
-            n = len(self.snd_buf)
-        del self.snd_buf[:n]
+        buf = self.snd_buf
+        if n > len(buf):
+            n = len(buf)
+        del buf[:n]
         self.buf_seq = (self.buf_seq + n) & MASK
         return n
 

@@ -39,15 +39,22 @@ class RtoEstimator:
 
     def sample(self, r: int) -> None:
         """Take one RTT measurement ``r`` (ticks) into SRTT/RTTVAR; reset the backoff."""
-        if self.srtt is None:                                        # RFC 6298 2.2
-            self.srtt = r
-            self.rttvar = r // 2
+        srtt = self.srtt
+        if srtt is None:                                             # RFC 6298 2.2
+            srtt = r
+            rttvar = r // 2
         else:                                                        # RFC 6298 2.3
-            self.rttvar = (3 * self.rttvar + abs(self.srtt - r)) // 4
-            self.srtt = (7 * self.srtt + r) // 8
-        rto = self.srtt + max(1, 4 * self.rttvar)
-        self.base = min(max(rto, self.rto_min), self.rto_max)        # RFC 6298 2.4, 2.5
-        self.rto = self.base
+            rttvar = (3 * self.rttvar + (srtt - r if srtt > r else r - srtt)) // 4
+            srtt = (7 * srtt + r) // 8
+        self.srtt = srtt
+        self.rttvar = rttvar
+        # RFC 6298 2.4, 2.5 (comparisons, not max()/min() calls: this runs once per RTT)
+        rto = srtt + (4 * rttvar if rttvar > 0 else 1)
+        if rto < self.rto_min:
+            rto = self.rto_min
+        if rto > self.rto_max:
+            rto = self.rto_max
+        self.base = self.rto = rto
 
     def backoff(self) -> None:
         """Double the RTO after a timeout (RFC 6298 5.5), capped at the maximum."""
