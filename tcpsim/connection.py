@@ -179,7 +179,7 @@ class Connection(Sender):
             return 0
         if n > len(data):
             n = len(data)
-        self.snd_buf += data[:n]
+        self.snd_buf += data if n == len(data) else data[:n]
         if self.state in _CAN_SEND:
             self._output(now)
         return n
@@ -193,7 +193,8 @@ class Connection(Sender):
             # RFC 1122 4.2.3.3: update the window once it grows by min(MSS, buffer/2).
             wnd = self.recv_cap - len(self.rcv_buf)
             edge = (self.rcv_nxt + (wnd if wnd < MAX_WINDOW else MAX_WINDOW)) & MASK
-            if seq_diff(edge, self.rcv_adv) >= min(self.config.mss, self.recv_cap // 2):
+            grown = seq_diff(edge, self.rcv_adv)
+            if grown >= self.config.mss or grown >= self.recv_cap // 2:     # >= min(MSS, buffer/2)
                 self._send_ack(now)
         return data
 

@@ -12,6 +12,7 @@ from .connection import Connection, closed_reply, listen_reply
 from .segment import Segment
 from .states import CLOSED, ESTABLISHED, LISTEN, State
 from .tcb import ConnectionInfo
+from .network import TIMER
 from .trace import StateChange, TimerRecord
 
 if TYPE_CHECKING:
@@ -103,7 +104,8 @@ class Host:
     def _port_busy(self, port: int, reuse: bool = False, me: Any = None) -> bool:
         if port in self._listeners:
             return True
-        if any(s is not me for s in self._bound.get(port, ())):
+        users = self._bound.get(port)
+        if users and any(s is not me for s in users):
             return True
         if reuse:
             return False
@@ -124,8 +126,6 @@ class Host:
         self.net._transmit(self, conn.remote[0], seg, conn.id)
 
     def schedule(self, conn: Connection, deadline: int) -> None:
-        from .network import TIMER
-
         self.net._push(deadline, TIMER, conn)
 
     def timer_fired(self, conn: Connection, name: str) -> None:

@@ -222,7 +222,7 @@ class Network:
 
     def _advance(self) -> bool:
         """Run the next live event (no Event built); False when nothing is scheduled."""
-        return self._loop(_FOREVER, 1) == 1
+        return self._loop() == 1
 
     def run(self, until: float | None = None, max_events: int = 10_000_000) -> int:
         """Step until nothing is scheduled, or the next event lies after ``until``."""
@@ -234,7 +234,7 @@ class Network:
             self._now = limit
         return count
 
-    def _loop(self, limit: int, max_events: int) -> int:
+    def _loop(self, limit: int = _FOREVER, max_events: int = 1) -> int:
         """Run live events due at or before ``limit`` (ticks), at most ``max_events`` of
         them; return how many ran.  Entries are popped in order; stale ones do nothing."""
         queue = self._queue

@@ -195,10 +195,11 @@ def block_until(net: "Network", ready: Callable[[], bool], subscribe: Callable[[
     try:
         if proc is None:
             give_up = net._now + STALL_LIMIT
+            advance = net._advance
             while not ready():
                 if deadline is not None and net._now >= deadline:
                     raise TimeoutError("timed out")
-                if not net._advance():
+                if not advance():
                     raise Deadlock(f"{what()}, but nothing is left to run")
                 if net._now > give_up:
                     # Only timers that can never help are left (a peer that never

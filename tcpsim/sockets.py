@@ -257,18 +257,22 @@ class Socket:
         listener = self._listener
         if listener is None:
             raise _err(E.EINVAL, "socket is not listening")
-        self._record("accept()", "call")
-        try:
-            self._wait("accept()", lambda: bool(listener.queue) or self._fd < 0, listener.conn,
-                       "waiting for a connection")
-        except BaseException as exc:
-            self._record("accept()", "raise", repr(exc))
-            raise
-        if self._fd < 0:
-            raise _err(E.EBADF)
+        tracing = self._net.trace.enabled
+        if tracing:
+            self._record("accept()", "call")
+        if not listener.queue:
+            try:
+                self._wait("accept()", lambda: bool(listener.queue) or self._fd < 0, listener.conn,
+                           "waiting for a connection")
+            except BaseException as exc:
+                self._record("accept()", "raise", repr(exc))
+                raise
+            if self._fd < 0:
+                raise _err(E.EBADF)
         conn = listener.queue.popleft()
         sock = Socket._accepted(self._host, conn, self._timeout)
-        self._record("accept()", "return", f"{conn.remote[0]}:{conn.remote[1]} fd {sock._fd}")
+        if tracing:
+            self._record("accept()", "return", f"{conn.remote[0]}:{conn.remote[1]} fd {sock._fd}")
         return sock, conn.remote
 
     # -- connect ------------------------------------------------------------------------------
@@ -327,7 +331,8 @@ class Socket:
         self._conn = conn
         self._reset_seen = False
         host._register(conn)
-        self._record("connect()", "call", f"{name}:{port}")
+        if self._net.trace.enabled:
+            self._record("connect()", "call", f"{name}:{port}")
         conn.open_active(self._net._isn(), self._net._now)
         if self._timeout == 0:
             self._record("connect()", "raise", "EINPROGRESS")
@@ -340,12 +345,13 @@ class Socket:
         raise _err(code)
 
     def _finish_connect(self, conn: Connection, raise_errors: bool) -> int:
-        waiting = "waiting for SYN,ACK" if conn.state is SYN_SENT else "waiting for ACK"
-        try:
-            self._wait("connect()", lambda: conn.state not in _CONNECTING, conn, waiting)
-        except BaseException as exc:
-            self._record("connect()", "raise", repr(exc))
-            raise
+        if conn.state in _CONNECTING:
+            waiting = "waiting for SYN,ACK" if conn.state is SYN_SENT else "waiting for ACK"
+            try:
+                self._wait("connect()", lambda: conn.state not in _CONNECTING, conn, waiting)
+            except BaseException as exc:
+                self._record("connect()", "raise", repr(exc))
+                raise
         if conn.error is not None:
             code = conn.error
             conn.error = None
@@ -379,27 +385,31 @@ class Socket:
             raise _err(E.EPIPE, "socket is not connected")
         if conn.state in _CONNECTING:
             self._wait(name, lambda: conn.state not in _CONNECTING, conn, "waiting for the handshake")
-        code = self._take_error()
-        if code:
-            raise _err(code)
+        if conn.error is not None:
+            code = self._take_error()
+            if code:
+                raise _err(code)
         if self._shut_wr or conn.state not in _CAN_SEND:
             raise _err(E.EPIPE)
         if not len(view):
             return 0
-        self._wait(name, lambda: conn.send_space > 0 or conn.state not in _CAN_SEND or conn.error is not None,
-                   conn, "waiting for send buffer space")
-        code = self._take_error()
-        if code:
-            raise _err(code)
-        if conn.state not in _CAN_SEND:
-            raise _err(E.EPIPE)
+        if conn.send_cap <= len(conn.snd_buf):          # no room: wait for some
+            self._wait(name, lambda: conn.send_space > 0 or conn.state not in _CAN_SEND
+                       or conn.error is not None, conn, "waiting for send buffer space")
+            code = self._take_error()
+            if code:
+                raise _err(code)
+            if conn.state not in _CAN_SEND:
+                raise _err(E.EPIPE)
         return conn.send(view, self._net._now)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of ``data``, blocking as needed; the timeout bounds the whole call."""
         self._check_open()
         view = _as_bytes(data)
-        self._record("sendall()", "call", f"{len(view)} bytes")
+        tracing = self._net.trace.enabled
+        if tracing:
+            self._record("sendall()", "call", f"{len(view)} bytes")
         timeout = self._timeout
         deadline = None
         if timeout:
@@ -417,12 +427,13 @@ class Socket:
             raise
         finally:
             self._timeout = timeout
-        self._record("sendall()", "return")
+        if tracing:
+            self._record("sendall()", "return")
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Up to ``bufsize`` octets; blocks until data or end of stream; b"" at EOF."""
         self._check_open()
-        if not isinstance(bufsize, int) or isinstance(bufsize, bool):
+        if type(bufsize) is not int and (not isinstance(bufsize, int) or isinstance(bufsize, bool)):
             raise TypeError(f"'{type(bufsize).__name__}' object cannot be interpreted as an integer")
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
@@ -431,21 +442,23 @@ class Socket:
             raise _err(E.ENOTCONN)
         if self._shut_rd or bufsize == 0:
             return b""
+        if not conn.rcv_buf:                            # nothing buffered: wait (or not)
 
-        def ready() -> bool:
-            return bool(conn.rcv_buf) or conn.fin_received or conn.error is not None \
-                or conn.state is CLOSED or self._fd < 0
+            def ready() -> bool:
+                return bool(conn.rcv_buf) or conn.fin_received or conn.error is not None \
+                    or conn.state is CLOSED or self._fd < 0
 
-        try:
-            self._wait("recv()", ready, conn, "waiting for data")
-        except BaseException as exc:
-            self._record("recv()", "raise", repr(exc))
-            raise
-        if self._fd < 0:
-            raise _err(E.EBADF)
+            try:
+                self._wait("recv()", ready, conn, "waiting for data")
+            except BaseException as exc:
+                self._record("recv()", "raise", repr(exc))
+                raise
+            if self._fd < 0:
+                raise _err(E.EBADF)
         if conn.rcv_buf:
             data = conn.receive(bufsize, self._net._now)
-            self._record("recv()", "return", f"{len(data)} bytes")
+            if self._net.trace.enabled:
+                self._record("recv()", "return", f"{len(data)} bytes")
             return data
         code = self._take_error()
         if code:

@@ -165,6 +165,11 @@ class TCB:
 
     def read(self, bufsize: int) -> bytes:
         """Take up to ``bufsize`` octets from the front of the receive buffer."""
-        data = bytes(self.rcv_buf[:bufsize])
-        del self.rcv_buf[:bufsize]
+        buf = self.rcv_buf
+        if bufsize >= len(buf):                         # all of it: one copy, not two
+            data = bytes(buf)
+            buf.clear()
+            return data
+        data = bytes(buf[:bufsize])
+        del buf[:bufsize]
         return data
