@@ -16,7 +16,7 @@ from .config import Config
 from .segment import Segment
 from .seqnum import MASK
 from .timers import TICKS_PER_SECOND, to_ticks
-from .trace import Packet, Trace, fmt_time
+from .trace import Packet, Trace, fmt_time, make_packet
 
 if TYPE_CHECKING:
     from .host import Host
@@ -353,11 +353,16 @@ class Network:
         now = self._now
         pid = self._next_packet
         self._next_packet = pid + 1
-        pkt = Packet(pid, src.name, dst_name, src.address, dst_addr, seg, now, now + delay, conn_id)
+        arrives = now + delay
+        pkt = make_packet(pid, src.name, dst_name, src.address, dst_addr, seg, now, arrives, conn_id)
         trace = self.trace
         if trace.enabled:
             trace.records.append(pkt)
             trace.packets.append(pkt)
+        if link is None and dst is not None:            # a clean link: the common case
+            order = self._order = self._order + 1
+            heappush(self._queue, (arrives, order, ARRIVAL, pkt))
+            return pkt
         if dst is None:
             pkt.fate = "dropped"
             pkt.reason = "no route"

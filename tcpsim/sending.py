@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config
 from .fsm import GIVE_UP, TIMEOUT_2MSL, Input
-from .segment import Segment, make_segment
+from .segment import Segment, _Fields, _new_fields
 from .seqnum import HALF, MASK, seq_diff
 from .states import SYN_RECEIVED, SYN_SENT, State
 from .tcb import TCB
@@ -84,8 +84,18 @@ class Sender(TCB):
                 self.ack_pending = False
                 self.delack_count = 0
                 self.t_delack = None
-        self.sink.emit(self, make_segment(self.local[1], self.remote[1], seq, ack, flags, wnd,
-                                          payload, mss))
+        # segment.make_segment, inline: this runs for every segment sent
+        seg = _new_fields(_Fields)
+        seg.src_port = self.local[1]
+        seg.dst_port = self.remote[1]
+        seg.seq = seq
+        seg.ack = ack
+        seg.flags = flags
+        seg.window = wnd
+        seg.payload = payload
+        seg.mss = mss
+        seg.__class__ = Segment
+        self.sink.emit(self, seg)
 
     def _send_ack(self, now: int) -> None:
         self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")

@@ -77,6 +77,29 @@ class Packet:
                 f" [{fate}]{dup}")
 
 
+_new_packet = object.__new__
+
+
+def make_packet(pid: int, src: str, dst: str, src_addr: str, dst_addr: str, segment: Segment,
+                sent_at: int, arrives_at: int, conn_id: int) -> Packet:
+    """``Packet(...)`` without the class call (~50 ns less): the network's fast path."""
+    self = _new_packet(Packet)
+    self.id = pid
+    self.src = src
+    self.dst = dst
+    self.src_addr = src_addr
+    self.dst_addr = dst_addr
+    self.segment = segment
+    self.sent_at_ticks = sent_at
+    self.arrives_at_ticks = arrives_at
+    self.fate = "in flight"
+    self.reason = ""
+    self.corrupted = False
+    self.duplicate_of = None
+    self.conn_id = conn_id
+    return self
+
+
 class StateChange:
     """A connection moved from ``old`` to ``new`` because of ``cause`` (a Segment
     or a few words); ``input`` is the ``fsm.Input`` whose table entry it took."""
