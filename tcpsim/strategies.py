@@ -145,7 +145,8 @@ def hostile_segments(near: ConnectionInfo | None = None, *, spread: int = 1 << 1
 
 def configs(**fixed: object) -> SearchStrategy[Config]:
     """Valid Configs: MSS from 1 up, buffers from one octet up, ISNs near 0 and
-    2**32, delayed ACKs and Nagle on or off, RFC or Linux timing.  Keywords
+    2**32, delayed ACKs and Nagle on or off, throttled out-of-window ACKs or
+    not, RFC or Linux timing.  Keywords
     fix fields to a value or a strategy: ``configs(isn=0, mss=st.integers(1, 99))``."""
     small = st.sampled_from((1, 2, 100, 536, 1000, 4096, 65535)) | st.integers(1, 1 << 17)
     fields = dict(
@@ -155,6 +156,7 @@ def configs(**fixed: object) -> SearchStrategy[Config]:
         isn=st.none() | isns(),
         delayed_ack=st.booleans(), nagle=st.booleans(),
         rst_on_close_with_unread=st.booleans(),
+        oow_ack_interval=st.none() | st.sampled_from((0.5, 2.0)),
         timing=st.sampled_from(("rfc", "linux")),
     )
     for name, value in fixed.items():
