@@ -1,7 +1,11 @@
 """The world: a virtual clock, one event queue, hosts and the links between them.
 
-Everything that happens is an event in one heap ordered by (time, insertion):
-a segment arriving, a connection's timer, a simulated process waking up.
+Everything that happens is an event ordered by (time, insertion): a segment
+arriving, a connection's timer, a simulated process waking up.  Events wait in
+one heap -- except arrivals over clean links with the network's delay, which
+come due in the order they were sent and so wait in a FIFO merged with the heap
+(a heap push and pop cost ~350 ns with a window of segments in flight; the FIFO
+~140 ns).  The order of events is the same either way.
 Faults (loss, duplication, reordering, corruption) are drawn from the
 network's one seeded ``random.Random``, and only for links that ask for them.
 """
@@ -9,6 +13,7 @@ network's one seeded ``random.Random``, and only for links that ask for them.
 from __future__ import annotations
 
 import random
+from collections import deque
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -97,7 +102,8 @@ class Network:
         self.hosts: dict[str, Host] = {}
         self._by_addr: dict[str, Host] = {}
         self._links: dict[tuple[str, str], Link] = {}
-        self._queue: list[tuple[int, int, int, Any]] = []
+        self._queue: list[tuple[int, int, int, Any]] = []     # a heap
+        self._wire: deque[tuple[int, int, int, Any]] = deque()  # clean arrivals, in order
         self._order = 0
         self._now = 0
         self._next_packet = 1
@@ -168,7 +174,14 @@ class Network:
 
     def pending(self) -> int:
         """How many entries the event queue holds (some may be stale timers)."""
-        return len(self._queue)
+        return len(self._queue) + len(self._wire)
+
+    def _settle(self) -> None:
+        """Move the FIFO's first arrival into the heap if it comes first, so that
+        ``_queue[0]`` is the next event of all."""
+        wire = self._wire
+        if wire and (not self._queue or wire[0] < self._queue[0]):
+            heappush(self._queue, wire.popleft())
 
     def next_time(self) -> float | None:
         """Virtual time of the next live event, or None when nothing is scheduled."""
@@ -178,7 +191,10 @@ class Network:
     def _peek(self) -> int | None:
         """The time of the next live event, dropping (and re-arming) stale entries."""
         queue = self._queue
-        while queue:
+        while True:
+            self._settle()
+            if not queue:
+                break
             when, _, kind, obj = queue[0]
             if kind == TIMER and obj.wake_at == when:
                 deadline = obj.next_deadline()
@@ -214,7 +230,7 @@ class Network:
 
     def step(self) -> Event | None:
         """Process exactly the next scheduled event and return it (None if nothing is)."""
-        while self._queue:
+        while self._queue or self._wire:
             event = self._step(True)
             if event is not None:
                 return event
@@ -238,9 +254,17 @@ class Network:
         """Run live events due at or before ``limit`` (ticks), at most ``max_events`` of
         them; return how many ran.  Entries are popped in order; stale ones do nothing."""
         queue = self._queue
+        wire = self._wire
         count = 0
-        while queue and queue[0][0] <= limit and count < max_events:
-            when, _, kind, obj = heappop(queue)
+        while count < max_events:
+            if wire and (not queue or wire[0] < queue[0]):
+                if wire[0][0] > limit:
+                    break
+                when, _, kind, obj = wire.popleft()
+            elif queue and queue[0][0] <= limit:
+                when, _, kind, obj = heappop(queue)
+            else:
+                break
             if kind == ARRIVAL:
                 # An arrival (most events are) is delivered here, without a call per event;
                 # _arrive is the same steps for a packet delivered by hand.
@@ -265,6 +289,7 @@ class Network:
 
     def _step(self, describe: bool) -> Any:
         """Pop one queue entry; run it if live.  Returns an Event (or True) if it ran."""
+        self._settle()
         when, _, kind, obj = heappop(self._queue)
         return self._run_entry(when, kind, obj, describe)
 
@@ -361,7 +386,10 @@ class Network:
             trace.packets.append(pkt)
         if link is None and dst is not None:            # a clean link: the common case
             order = self._order = self._order + 1
-            heappush(self._queue, (arrives, order, ARRIVAL, pkt))
+            if delay == self._delay:
+                self._wire.append((arrives, order, ARRIVAL, pkt))
+            else:
+                heappush(self._queue, (arrives, order, ARRIVAL, pkt))
             return pkt
         if dst is None:
             pkt.fate = "dropped"
@@ -422,14 +450,14 @@ class Network:
     def in_flight(self) -> list[Packet]:
         """Segments sent and not yet arrived, by arrival time (then id)."""
         seen = {}
-        for when, _, kind, obj in self._queue:
+        for when, _, kind, obj in (*self._queue, *self._wire):
             if kind == ARRIVAL and obj.fate == "in flight" and obj.arrives_at_ticks == when:
                 seen[obj.id] = obj
         return sorted(seen.values(), key=lambda p: (p.arrives_at_ticks, p.id))
 
     def packet(self, packet_id: int) -> Packet:
         """The in-flight packet with this id (KeyError saying so if none)."""
-        for when, _, kind, obj in self._queue:
+        for when, _, kind, obj in (*self._queue, *self._wire):
             if kind == ARRIVAL and obj.id == packet_id and obj.fate == "in flight" \
                     and obj.arrives_at_ticks == when:
                 return obj
