@@ -287,7 +287,8 @@ class Connection(Sender):
         ack_ok = False
         if flags & ACK:                                            # first: check the ACK bit
             ack = seg.ack
-            if seq_diff(ack, self.iss) <= 0 or seq_diff(ack, self.snd_max) > 0:
+            # SEG.ACK =< ISS or SEG.ACK > SND.NXT (seq_diff spelled out: in (0, HALF] is "after")
+            if not 0 < ((ack - self.iss) & MASK) <= HALF or 0 < ((ack - self.snd_max) & MASK) <= HALF:
                 if not flags & RST:
                     self._emit(RST, ack, 0, b"")
                 return
@@ -408,8 +409,9 @@ class Connection(Sender):
                 self._emit(RST, ack, 0, b"")
                 return
         else:
-            d = seq_diff(ack, self.snd_max)
-            if d > 0:
+            # seq_diff spelled out below (every ACK outside header prediction comes here):
+            # (a - b) & MASK in (0, HALF] means a is after b; <= HALF, not before.
+            if 0 < ((ack - self.snd_max) & MASK) <= HALF:
                 self._challenge_ack(now)               # acknowledges something never sent
                 return
             d = seq_diff(ack, self.snd_una)
@@ -419,10 +421,11 @@ class Connection(Sender):
             if d > 0:
                 self._ack_advance(ack, now)
             if d >= 0:
-                wl1 = seq_diff(seq, self.snd_wl1)
-                if wl1 > 0 or (wl1 == 0 and seq_diff(ack, self.snd_wl2) >= 0):
+                wl1 = (seq - self.snd_wl1) & MASK
+                if 0 < wl1 <= HALF or (wl1 == 0 and ((ack - self.snd_wl2) & MASK) <= HALF):
                     self._window_update(seg.window, seq, ack)
-            if self.fin_seq is not None and seq_diff(ack, self.fin_seq) > 0:
+            fin_seq = self.fin_seq
+            if fin_seq is not None and 0 < ((ack - fin_seq) & MASK) <= HALF:
                 if state is FIN_WAIT_1:
                     self._fire(RCV_ACK_OF_FIN, now, seg)
                     state = self.state
@@ -492,9 +495,15 @@ class Connection(Sender):
 
     def _ack_advance(self, ack: int, now: int) -> None:
         """SND.UNA moves to ``ack``: free the buffer, time the RTT, restart the timer."""
-        self.take_acked(ack)
-        self.snd_una = ack
         # seq_diff inline (this runs for every ACK): d in (0, HALF] is "after", d <= HALF "not before"
+        n = (ack - self.buf_seq) & MASK                 # take_acked(ack), inline
+        if 0 < n <= HALF:
+            buf = self.snd_buf
+            if n > len(buf):
+                n = len(buf)
+            del buf[:n]
+            self.buf_seq = (self.buf_seq + n) & MASK
+        self.snd_una = ack
         if 0 < ((ack - self.snd_nxt) & MASK) <= HALF:
             self.snd_nxt = ack
         timed = self.timed_end

@@ -175,14 +175,18 @@ class Sender(TCB):
                 n = mss
             if nagle and n < mss and seq != una:
                 break                                   # RFC 896: wait for the ACK
-            flags = ACK
-            if n == unsent:
-                flags = PSH | ACK
+            if n == unsent:                             # the last of it: PSH (and the FIN)
                 if self.fin_queued:
-                    flags = FIN | PSH | ACK
                     self.fin_seq = (seq + n) & MASK
-            self._emit(flags, seq, self.rcv_nxt, bytes(buf[sent:sent + n]))
-            self._sent(seq, n + (flags & FIN), now)
+                    self._emit(FIN | PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
+                    self._sent(seq, n + 1, now)
+                else:
+                    self._emit(PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
+                    self._sent(seq, n, now)
+                limit -= 1
+                break
+            self._emit(ACK, seq, self.rcv_nxt, bytes(buf[sent:sent + n]))
+            self._sent(seq, n, now)
             limit -= 1
         if limit and self.fin_queued and self.snd_nxt == ((self.buf_seq + len(buf)) & MASK):
             seq = self.snd_nxt
@@ -216,10 +220,16 @@ class Sender(TCB):
 
     def next_deadline(self) -> int | None:
         """The earliest armed timer, or None."""
-        best = None
-        for t in (self.t_rtx, self.t_persist, self.t_delack, self.t_timewait):
-            if t is not None and (best is None or t < best):
-                best = t
+        best = self.t_rtx
+        t = self.t_persist
+        if t is not None and (best is None or t < best):
+            best = t
+        t = self.t_delack
+        if t is not None and (best is None or t < best):
+            best = t
+        t = self.t_timewait
+        if t is not None and (best is None or t < best):
+            best = t
         return best
 
     def on_timer(self, now: int) -> bool:
