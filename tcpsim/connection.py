@@ -217,11 +217,42 @@ class Connection(Sender):
     # -- 3.10.7 SEGMENT ARRIVES ------------------------------------------------
 
     def segment_arrives(self, seg: Segment, now: int) -> None:
-        """Process one arriving segment, as RFC 9293 3.10.7 orders it."""
+        """Process one arriving segment, as RFC 9293 3.10.7 orders it.
+
+        First, header prediction (Van Jacobson; RFC 1323 appendix): the common case of
+        ESTABLISHED -- the next segment in order, an ACK with nothing unusual, fitting
+        the window -- done here in one pass.  Anything else takes the full path; the
+        result is the same either way."""
         state = self.state
         if state is ESTABLISHED and seg.seq == self.rcv_nxt and seg.flags & _PREDICT_MASK == ACK \
-                and not self.probing and not self.ooo and self._predicted(seg, now):
-            return
+                and not self.probing and not self.ooo:
+            ack = seg.ack
+            una = self.snd_una
+            advance = (ack - una) & MASK
+            payload = seg.payload
+            if advance <= ((self.snd_max - una) & MASK) and (not payload or (
+                    len(payload) <= self.recv_cap - len(self.rcv_buf) and not self.orphan)):
+                if advance:
+                    self._ack_advance(ack, now)
+                # fifth step's window update: SND.WL1 <= SEG.SEQ holds for the next in-order segment
+                window = seg.window
+                self.snd_wnd = window
+                self.snd_wl1 = seg.seq
+                self.snd_wl2 = ack
+                if window > self.max_snd_wnd:
+                    self.max_snd_wnd = window
+                if payload:                             # seventh step, in order
+                    self.rcv_buf += payload
+                    self.rcv_nxt = (self.rcv_nxt + len(payload)) & MASK
+                    self.ack_pending = True
+                    self.delack_count += 1
+                    if self.waiters:
+                        self._wake()
+                if self.snd_buf or self.fin_queued:
+                    self._output(now)
+                if self.ack_pending:
+                    self._ack_or_delay(now)
+                return
         if state is SYN_SENT:
             self._syn_sent_arrives(seg, now)
         elif state is LISTEN:
@@ -230,42 +261,6 @@ class Connection(Sender):
             self._synchronized_arrives(seg, now)
         if self.ack_pending:
             self._ack_or_delay(now)
-
-    def _predicted(self, seg: Segment, now: int) -> bool:
-        """Header prediction (Van Jacobson; RFC 1323 appendix): the common case of
-        ESTABLISHED -- the next segment in order, an ACK with nothing unusual --
-        done in one pass.  Returns False to send the segment down the full
-        3.10.7.4 path instead; the result is the same either way."""
-        ack = seg.ack
-        una = self.snd_una
-        advance = (ack - una) & MASK
-        if advance > ((self.snd_max - una) & MASK):
-            return False                                # old, or acks what was never sent
-        payload = seg.payload
-        if payload:
-            if len(payload) > self.recv_cap - len(self.rcv_buf) or self.orphan:
-                return False
-        if advance:
-            self._ack_advance(ack, now)
-        # fifth step's window update: SND.WL1 <= SEG.SEQ holds for the next in-order segment
-        window = seg.window
-        self.snd_wnd = window
-        self.snd_wl1 = seg.seq
-        self.snd_wl2 = ack
-        if window > self.max_snd_wnd:
-            self.max_snd_wnd = window
-        if payload:                                     # seventh step, in order
-            self.rcv_buf += payload
-            self.rcv_nxt = (self.rcv_nxt + len(payload)) & MASK
-            self.ack_pending = True
-            self.delack_count += 1
-            if self.waiters:
-                self._wake()
-        if self.snd_buf or self.fin_queued:
-            self._output(now)
-        if self.ack_pending:
-            self._ack_or_delay(now)
-        return True
 
     def _listen_arrives(self, seg: Segment, now: int) -> None:
         """3.10.7.2, third: a SYN makes this (just created) TCB SYN-RECEIVED."""

@@ -21,13 +21,14 @@ from .config import Config
 from .segment import Segment
 from .seqnum import MASK
 from .timers import TICKS_PER_SECOND, to_ticks
-from .trace import Packet, Trace, fmt_time, make_packet
+from .trace import Packet, Trace, fmt_time
 
 if TYPE_CHECKING:
     from .host import Host
     from .process import Process
 
 ARRIVAL, TIMER, WAKE, CALLBACK = 0, 1, 2, 3
+_new_packet = object.__new__
 _FOREVER = 1 << 62          # a time limit no event reaches (ticks)
 
 
@@ -379,7 +380,21 @@ class Network:
         pid = self._next_packet
         self._next_packet = pid + 1
         arrives = now + delay
-        pkt = make_packet(pid, src.name, dst_name, src.address, dst_addr, seg, now, arrives, conn_id)
+        # Packet(...), inline (this runs for every segment; a class call costs ~100 ns more)
+        pkt = _new_packet(Packet)
+        pkt.id = pid
+        pkt.src = src.name
+        pkt.dst = dst_name
+        pkt.src_addr = src.address
+        pkt.dst_addr = dst_addr
+        pkt.segment = seg
+        pkt.sent_at_ticks = now
+        pkt.arrives_at_ticks = arrives
+        pkt.fate = "in flight"
+        pkt.reason = ""
+        pkt.corrupted = False
+        pkt.duplicate_of = None
+        pkt.conn_id = conn_id
         trace = self.trace
         if trace.enabled:
             trace.records.append(pkt)
