@@ -251,9 +251,12 @@ class Network:
             self._now = limit
         return count
 
-    def _loop(self, limit: int = _FOREVER, max_events: int = 1) -> int:
+    def _loop(self, limit: int = _FOREVER, max_events: int = 1,
+              ready: Callable[[], bool] | None = None, stop: int = _FOREVER) -> int:
         """Run live events due at or before ``limit`` (ticks), at most ``max_events`` of
-        them; return how many ran.  Entries are popped in order; stale ones do nothing."""
+        them; return how many ran.  Entries are popped in order; stale ones do nothing.
+        With ``ready``, also stop after the event that takes the time past ``stop`` or
+        makes ``ready()`` true (a blocking call waiting, see process.block_until)."""
         queue = self._queue
         wire = self._wire
         count = 0
@@ -272,20 +275,22 @@ class Network:
                 if obj.fate != "in flight" or obj.arrives_at_ticks != when:
                     continue
                 self._now = when
-                count += 1
                 if obj.corrupted:
                     self._arrive(obj)
-                    continue
-                obj.fate = "delivered"
-                seg = obj.segment
-                host = self._by_addr[obj.dst_addr]
-                conn = host._conns.get((seg.dst_port, obj.src_addr, seg.src_port))
-                if conn is not None:
-                    conn.segment_arrives(seg, when)
                 else:
-                    host._receive(seg, obj.src_addr)
-            elif self._run_entry(when, kind, obj, False) is not None:
-                count += 1
+                    obj.fate = "delivered"
+                    seg = obj.segment
+                    host = self._by_addr[obj.dst_addr]
+                    conn = host._conns.get((seg.dst_port, obj.src_addr, seg.src_port))
+                    if conn is not None:
+                        conn.segment_arrives(seg, when)
+                    else:
+                        host._receive(seg, obj.src_addr)
+            elif self._run_entry(when, kind, obj, False) is None:
+                continue
+            count += 1
+            if ready is not None and (self._now > stop or ready()):
+                break
         return count
 
     def _step(self, describe: bool) -> Any:

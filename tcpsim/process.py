@@ -35,6 +35,7 @@ _NOT_YET = object()
 
 # A blocking call outside any process gives up (Deadlock) after this much virtual time.
 STALL_LIMIT = 86_400 * 1_000_000     # one virtual day, in ticks
+_MANY = 1 << 62                      # no limit on the number of events
 
 
 class Call:
@@ -195,17 +196,23 @@ def block_until(net: "Network", ready: Callable[[], bool], subscribe: Callable[[
     try:
         if proc is None:
             give_up = net._now + STALL_LIMIT
-            advance = net._advance
-            while not ready():
-                if deadline is not None and net._now >= deadline:
-                    raise TimeoutError("timed out")
-                if not advance():
-                    raise Deadlock(f"{what()}, but nothing is left to run")
-                if net._now > give_up:
-                    # Only timers that can never help are left (a peer that never
-                    # reads keeps zero-window probes going forever).
-                    raise Deadlock(f"{what()}, still, after {STALL_LIMIT // 1_000_000} "
-                                   f"virtual seconds; use settimeout() to wait that long")
+            if deadline is None:
+                # Events run until ready() holds, nothing is left, or a day has passed.
+                net._loop(max_events=_MANY, ready=ready, stop=give_up)
+            else:
+                advance = net._advance
+                while not ready() and net._now <= give_up:
+                    if net._now >= deadline:
+                        raise TimeoutError("timed out")
+                    if not advance():
+                        break
+            if net._now > give_up:
+                # Only timers that can never help are left (a peer that never
+                # reads keeps zero-window probes going forever).
+                raise Deadlock(f"{what()}, still, after {STALL_LIMIT // 1_000_000} "
+                               f"virtual seconds; use settimeout() to wait that long")
+            if not ready():
+                raise Deadlock(f"{what()}, but nothing is left to run")
         else:
             while not ready():
                 if deadline is not None and net._now >= deadline:
