@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .seqnum import HALF, MASK, seq_diff
-from .states import State
+from .states import CLOSED, State
 
 Address = tuple[str, int]
 
@@ -64,7 +64,7 @@ class TCB:
     def __init__(self, local: Address, remote: Address, send_cap: int, recv_cap: int) -> None:
         self.local = local
         self.remote = remote
-        self.state = State.CLOSED
+        self.state = CLOSED
         self.iss = 0
         self.irs = 0
         self.snd_una = 0
