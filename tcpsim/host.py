@@ -6,13 +6,14 @@ file descriptors, and is the ``Sink`` its connections talk to the world through.
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable
 
 from .connection import Connection, closed_reply, listen_reply
 from .segment import Segment
 from .states import CLOSED, ESTABLISHED, LISTEN, State
-from .tcb import ConnectionInfo
 from .network import TIMER
+from .tcb import ConnectionInfo
 from .trace import StateChange, TimerRecord
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Host:
         self._bound: dict[int, list["Socket"]] = {}
         self._next_port = EPHEMERAL_FIRST
         self._next_fd = 3
-        self._free_fds: list[int] = []
+        self._free_fds: list[int] = []            # a heap: the lowest is handed out first
         self._port_users: dict[int, int] = {}     # local port -> connections using it
         self._routes: dict[str, tuple] = {}      # destination address -> the network's route
         self.stats = {"dropped_syn_backlog": 0, "rst_sent": 0}
@@ -92,14 +93,13 @@ class Host:
 
     def _alloc_fd(self) -> int:
         if self._free_fds:
-            return self._free_fds.pop()
+            return heappop(self._free_fds)
         fd = self._next_fd
         self._next_fd += 1
         return fd
 
     def _release_fd(self, fd: int) -> None:
-        self._free_fds.append(fd)
-        self._free_fds.sort(reverse=True)     # lowest first, as the kernel hands them out
+        heappush(self._free_fds, fd)          # lowest first, as the kernel hands them out
 
     def _port_busy(self, port: int, reuse: bool = False, me: Any = None) -> bool:
         if port in self._listeners:
