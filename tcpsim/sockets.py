@@ -141,12 +141,14 @@ class Socket:
 
     # -- tracing ------------------------------------------------------------------------
 
-    def _record(self, name: str, phase: str, detail: str = "") -> None:
+    def _record(self, name: str, phase: str, detail: str = "", *args: Any) -> None:
+        """Trace a call; ``detail % args`` is formatted only when the trace is on."""
         trace = self._net.trace
         if trace.enabled:
             conn = self.connection
             trace.records.append(CallRecord(self._net._now, self._host.name, self._fd, name, phase,
-                                            detail, conn.id if conn is not None else 0))
+                                            detail % args if args else detail,
+                                            conn.id if conn is not None else 0))
 
     def _check_open(self) -> None:
         if self._fd < 0:
@@ -257,9 +259,7 @@ class Socket:
         listener = self._listener
         if listener is None:
             raise _err(E.EINVAL, "socket is not listening")
-        tracing = self._net.trace.enabled
-        if tracing:
-            self._record("accept()", "call")
+        self._record("accept()", "call")
         if not listener.queue:
             try:
                 self._wait("accept()", lambda: bool(listener.queue) or self._fd < 0, listener.conn,
@@ -271,8 +271,7 @@ class Socket:
                 raise _err(E.EBADF)
         conn = listener.queue.popleft()
         sock = Socket._accepted(self._host, conn, self._timeout)
-        if tracing:
-            self._record("accept()", "return", f"{conn.remote[0]}:{conn.remote[1]} fd {sock._fd}")
+        self._record("accept()", "return", "%s:%d fd %d", conn.remote[0], conn.remote[1], sock._fd)
         return sock, conn.remote
 
     # -- connect ------------------------------------------------------------------------------
@@ -331,8 +330,7 @@ class Socket:
         self._conn = conn
         self._reset_seen = False
         host._register(conn)
-        if self._net.trace.enabled:
-            self._record("connect()", "call", f"{name}:{port}")
+        self._record("connect()", "call", "%s:%d", name, port)
         conn.open_active(self._net._isn(), self._net._now)
         if self._timeout == 0:
             self._record("connect()", "raise", "EINPROGRESS")
@@ -407,9 +405,7 @@ class Socket:
         """Send all of ``data``, blocking as needed; the timeout bounds the whole call."""
         self._check_open()
         view = _as_bytes(data)
-        tracing = self._net.trace.enabled
-        if tracing:
-            self._record("sendall()", "call", f"{len(view)} bytes")
+        self._record("sendall()", "call", "%d bytes", len(view))
         timeout = self._timeout
         deadline = None
         if timeout:
@@ -427,8 +423,7 @@ class Socket:
             raise
         finally:
             self._timeout = timeout
-        if tracing:
-            self._record("sendall()", "return")
+        self._record("sendall()", "return")
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Up to ``bufsize`` octets; blocks until data or end of stream; b"" at EOF."""
@@ -457,8 +452,7 @@ class Socket:
                 raise _err(E.EBADF)
         if conn.rcv_buf:
             data = conn.receive(bufsize, self._net._now)
-            if self._net.trace.enabled:
-                self._record("recv()", "return", f"{len(data)} bytes")
+            self._record("recv()", "return", "%d bytes", len(data))
             return data
         code = self._take_error()
         if code:
