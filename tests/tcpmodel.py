@@ -234,9 +234,12 @@ class TcpModel(RuleBasedStateMachine):
 
     def must_complete(self, sender: Socket, receiver: Socket) -> bool:
         """All sent octets must arrive: both ends alive or closed by the handshake,
-        and the reader still reading."""
+        and the reader still reading (the socket ``recv HOST`` picks, so the
+        drain reads it)."""
         if receiver.closed or receiver in self.runner.shut_rd:
             return False
+        if self.data_socket(receiver.host.name) is not receiver:
+            return False                      # an older connection: `recv HOST` cannot reach it
         return not any(ended_abnormally(self.net, s.connection.id) for s in (sender, receiver))
 
     def check_transitions(self) -> None:

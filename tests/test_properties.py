@@ -360,3 +360,19 @@ def test_bug_orphan_with_closed_window_never_closes():
     ends = [(s.host.name, s.connection.local, s.connection.remote) for s in runner.data_sockets]
     runner.close()
     check_liveness(net.trace, ends, 3.0, config)
+
+
+def test_bug_fin_into_zero_window_at_zero_delay():
+    # A FIN that meets a zero window waits for the window (retransmission timer,
+    # persist probes), at zero link delay as at any other: a few dozen events in
+    # 30 s, not an endless exchange at one virtual instant.
+    config = Config(mss=1, recv_buffer=7, send_buffer=7, rst_on_close_with_unread=False)
+    net = Network(seed=0, config=config, delay=0.0)
+    net.add_host("client"), net.add_host("server")
+    runner = Runner(net).run_all([Command.parse(line) for line in (
+        "listen server 80", "connect client server:80", "accept server", "run until 0.01",
+        "send client 00000000000000", "recv server", "send server 000000000", "recv client",
+        "run until 0.02", "close client")])
+    events = net.run(until=30.0, max_events=50_000)
+    runner.close()
+    assert events < 100, f"{events} events by t={net.now}: the FIN goes round without end"
