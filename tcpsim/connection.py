@@ -530,7 +530,7 @@ class Connection(Sender):
                 self.probing = False
                 self.t_persist = None
                 self.snd_nxt = self.snd_una
-            elif ack == self.snd_una:
+            elif ack == self.snd_una and self.snd_buf and self.buf_seq == ack:
                 # The probe was refused: its octet is unsent again, so our ACKs carry
                 # SEQ = SND.UNA, which a peer with a zero window can accept.  (Keeping
                 # SND.NXT past it makes two zero-window peers answer each other's

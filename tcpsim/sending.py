@@ -285,6 +285,11 @@ class Sender(TCB):
         """The persist timer: a zero-window probe carrying one octet of new data (SPEC)."""
         if self.snd_wnd or self.unsent() == 0 and not self.probing:
             return
+        if not self.snd_buf or self.buf_seq != self.snd_una:
+            # No data octet to probe with (only a FIN is left): the retransmission
+            # timer carries the FIN, which takes no window.
+            self.probing = False
+            return
         self.probing = True
         self.snd_nxt = self.snd_una
         seq = self.snd_nxt
