@@ -149,6 +149,7 @@ class SentLedger:
     def __init__(self) -> None:
         self.highest: dict[tuple[str, int, str, int], int] = {}
         self.forged: dict[tuple[str, int, str, int], list[int]] = {}
+        self.forged_ids: set[int] = set()     # forged packets and their copies, and copies of those
 
     def covers(self, ends: tuple[str, int, str, int], ack: int) -> bool:
         """Was everything below ``ack`` sent this way (by the TCP, or forged)?"""
@@ -162,15 +163,18 @@ def check_acks(packets: Iterable[Packet], ignore: Collection[int] = (),
                ledger: SentLedger | None = None) -> SentLedger:
     """Nothing is acknowledged that was never sent: every segment's SEG.ACK is at
     most the highest SEQ + SEG.LEN sent the other way so far.  ``ignore`` names
-    forged packets (an attacker's): their ACK fields are not judged, and their
-    text counts as sent only for ACKs of it.  Pass the returned ledger back in
+    forged packets (an attacker's): their ACK fields are not judged, nor their
+    copies' (however many times copied), and their text counts as sent only
+    for ACKs of it.  Pass the returned ledger back in
     to go on checking a growing trace."""
     if ledger is None:
         ledger = SentLedger()
     for p in packets:
         seg = p.segment
         ends = (p.src_addr, seg.src_port, p.dst_addr, seg.dst_port)
-        forged = p.id in ignore or p.duplicate_of in ignore
+        forged = p.id in ignore or p.duplicate_of in ignore or p.duplicate_of in ledger.forged_ids
+        if forged:
+            ledger.forged_ids.add(p.id)
         if seg.flags & Flags.ACK and not forged:
             back = (ends[2], ends[3], ends[0], ends[1])
             if not ledger.covers(back, seg.ack):

@@ -209,6 +209,10 @@ def test_ack_check_catches_an_ack_of_data_never_sent():
     with pytest.raises(InvariantViolation, match="acknowledges 102"):
         check_acks([packet(1, "client", "server", syn), packet(2, "server", "client", bad)])
     check_acks([packet(1, "client", "server", syn), packet(2, "server", "client", bad)], ignore={2})
+    copy, copy_of_copy = packet(3, "server", "client", bad), packet(4, "server", "client", bad)
+    copy.duplicate_of, copy_of_copy.duplicate_of = 2, 3
+    check_acks([packet(1, "client", "server", syn), packet(2, "server", "client", bad), copy,
+                copy_of_copy], ignore={2})          # a forger's packet, copied and copied again
 
 
 def test_tcb_model_catches_an_engine_acknowledging_too_much(monkeypatch):
