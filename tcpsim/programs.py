@@ -35,7 +35,7 @@ from .config import Config
 from .process import Call
 from .segment import Flags, Segment, flag_names
 from .sockets import SHUT_RD, SHUT_RDWR, SHUT_WR, Socket
-from .states import State
+from .repl_world import choose_socket
 
 if TYPE_CHECKING:
     from .network import Network
@@ -284,23 +284,11 @@ class Runner:
         """The socket a command on ``host`` means (the REPL's rule); Refusal if none."""
         if host not in self.sockets:
             raise Refusal(f"no host named {host!r}")
-        live = [s for s in reversed(self.sockets[host]) if not s.closed]
-        listening = [s for s in live if s.state is State.LISTEN]
-        others = [s for s in live if s.state is not State.LISTEN]
-        if role == "listener":
-            if listening:
-                return listening[0]
-            raise Refusal(f"{host} has no listening socket")
-        if role == "fresh":
-            return next((s for s in others if s.connection is None), None)
-        connected = [s for s in others if s.connection is not None]
-        if role == "conn":
-            if connected:
-                return connected[0]
-            raise Refusal(f"{host} has no connected socket")
-        if connected or others or listening:
-            return (connected or others or listening)[0]
-        raise Refusal(f"{host} has no open socket")
+        try:
+            return choose_socket(self.sockets[host], role)
+        except LookupError as missing:
+            what = {"listener": "listening", "conn": "connected"}.get(missing.args[0], "open")
+            raise Refusal(f"{host} has no {what} socket") from None
 
     def _add(self, host: str, sock: Socket) -> Socket:
         self.sockets[host].append(sock)

@@ -20,6 +20,29 @@ from .states import State
 CALL_NAMES = ("listen", "accept", "connect", "send", "sendall", "recv", "shutdown", "close")
 
 
+def choose_socket(socks: list[Any], role: str) -> Any:
+    """The REPL's rule for which of a host's sockets a command means: the latest open
+    one that fits ``role`` -- "listener", "conn" (connected), "fresh" (unconnected, or
+    None), anything else: any open one.  Raises LookupError(role) when none fits."""
+    live = [s for s in reversed(socks) if not s.closed]
+    listening = [s for s in live if s.state is State.LISTEN]
+    others = [s for s in live if s.state is not State.LISTEN]
+    if role == "listener":
+        if listening:
+            return listening[0]
+        raise LookupError("listener")
+    if role == "fresh":
+        return next((s for s in others if s.connection is None), None)
+    connected = [s for s in others if s.connection is not None]
+    if role == "conn":
+        if connected:
+            return connected[0]
+        raise LookupError("conn")
+    if connected or others or listening:
+        return (connected or others or listening)[0]
+    raise LookupError("open")
+
+
 class Refused(Exception):
     """A command the world refused after it had begun to change it (a socket call raised,
     an expectation failed); ``back`` and ``save`` still replay it, as 'expect fail ...'."""
@@ -162,27 +185,16 @@ class World:
                     return sock
             have = ", ".join(f"{host_name}/{self.fd(s)}" for s in socks if not s.closed) or "none"
             raise UsageError(f"{host_name} has no socket with fd {fd}; open sockets: {have}")
-        live = [s for s in reversed(socks) if not s.closed]
-        listening = [s for s in live if s.state is State.LISTEN]
-        others = [s for s in live if s.state is not State.LISTEN]
-        if role == "listener":
-            if listening:
-                return listening[0]
-            raise UsageError(f"{host_name} has no listening socket; first 'listen {host_name} PORT'")
-        if role == "fresh":
-            for s in others:
-                if s.connection is None:
-                    return s
-            return None
-        connected = [s for s in others if s.connection is not None]
-        if role == "conn":
-            if connected:
-                return connected[0]
-            hint = f"'accept {host_name}'" if listening else f"'connect {host_name} HOST:PORT'"
-            raise UsageError(f"{host_name} has no connected socket yet; first {hint}")
-        if connected or others or listening:
-            return (connected or others or listening)[0]
-        raise UsageError(f"{host_name} has no open socket")
+        try:
+            return choose_socket(socks, role)
+        except LookupError as missing:
+            if missing.args[0] == "listener":
+                raise UsageError(f"{host_name} has no listening socket; first 'listen {host_name} PORT'") from None
+            if missing.args[0] == "conn":
+                listening = any(not s.closed and s.state is State.LISTEN for s in socks)
+                hint = f"'accept {host_name}'" if listening else f"'connect {host_name} HOST:PORT'"
+                raise UsageError(f"{host_name} has no connected socket yet; first {hint}") from None
+            raise UsageError(f"{host_name} has no open socket") from None
 
     def has_connected(self, host_name: str) -> bool:
         """Does HOST have an open socket with a connection (one 'send'/'recv' can use)?"""
