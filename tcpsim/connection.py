@@ -251,7 +251,10 @@ class Connection(Sender):
                 if self.snd_buf or self.fin_queued:
                     self._output(now)
                 if self.ack_pending:
-                    self._ack_or_delay(now)
+                    if self.config.delayed_ack:
+                        self._ack_or_delay(now)
+                    else:                               # _send_ack, inline
+                        self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")
                 return
         if state is SYN_SENT:
             self._syn_sent_arrives(seg, now)

@@ -102,7 +102,7 @@ class Sender(TCB):
 
     def _ack_or_delay(self, now: int) -> None:
         if not self.config.delayed_ack or self.delack_count >= 2:
-            self._send_ack(now)
+            self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")      # _send_ack, inline
         elif self.t_delack is None:
             self.t_delack = now + self.ticks.ack_delay
             self._arm(self.t_delack)
