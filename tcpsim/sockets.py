@@ -47,6 +47,14 @@ def _err(code: int, detail: str = "") -> OSError:
     return OSError(code, message)
 
 
+def _ipv4_literal(name: str) -> str | None:
+    """``name`` as a dotted-quad address if it is one (as getaddrinfo reads it), else None."""
+    try:
+        return _pysocket.inet_ntoa(_pysocket.inet_aton(name))
+    except (OSError, ValueError):
+        return None
+
+
 def _gaierror(name: str) -> OSError:
     return _pysocket.gaierror(_pysocket.EAI_NONAME, f"Name or service not known: {name!r}")
 
@@ -75,6 +83,7 @@ class Socket:
         self._shut_rd = False
         self._shut_wr = False
         self._reset_seen = False
+        self._in_progress = False                       # connect() said EINPROGRESS
         self._linger: tuple[int, int] = (0, 0)
         self._reuse = 0
         self._nodelay = 0
@@ -170,7 +179,7 @@ class Socket:
 
     def _parse_address(self, address: Any, call: str) -> tuple[str, int]:
         if not isinstance(address, tuple):
-            raise TypeError(f"AF_INET address must be tuple, not {type(address).__name__}")
+            raise TypeError(f"{call}(): AF_INET address must be tuple, not {type(address).__name__}")
         if len(address) != 2:
             raise TypeError("AF_INET address must be a pair (host, port)")
         name, port = address
@@ -185,10 +194,10 @@ class Socket:
     def _resolve_remote(self, name: str) -> str:
         if name in ("localhost", "127.0.0.1", ""):
             return self._host.address
-        address = self._net.resolve(name)
+        address = self._net.resolve(name) or _ipv4_literal(name)
         if address is None:
             raise _gaierror(name)
-        return address
+        return address          # an address no host has: the SYN is dropped ("no route")
 
     # -- bind / listen / accept -------------------------------------------------------------
 
@@ -203,7 +212,7 @@ class Socket:
             bind_addr = "0.0.0.0"
         elif name in (host.address, host.name, "localhost", "127.0.0.1"):
             bind_addr = host.address
-        elif self._net.resolve(name) is None:
+        elif self._net.resolve(name) is None and _ipv4_literal(name) is None:
             raise _gaierror(name)
         else:
             raise _err(E.EADDRNOTAVAIL, f"{name} is not an address of host {host.name!r}")
@@ -305,8 +314,14 @@ class Socket:
                     return E.EALREADY if not raise_errors else self._raise(E.EALREADY)
                 return self._finish_connect(conn, raise_errors)
             if conn.state is not CLOSED:
+                if self._in_progress:           # Linux: the first connect after EINPROGRESS
+                    self._in_progress = False   # completed reports success, later ones EISCONN
+                    return 0
                 return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
-            code = self._take_error()           # a non-blocking connect that failed meanwhile
+            # A non-blocking connect that failed meanwhile: its error, once (Linux says
+            # ECONNABORTED if SO_ERROR already took it); the next connect starts afresh.
+            in_progress, self._in_progress = self._in_progress, False
+            code = self._take_error() or (E.ECONNABORTED if in_progress else 0)
             if code:
                 return code if not raise_errors else self._raise(code)
         remote_addr = self._resolve_remote(name)
@@ -333,6 +348,7 @@ class Socket:
         self._record("connect()", "call", "%s:%d", name, port)
         conn.open_active(self._net._isn(), self._net._now)
         if self._timeout == 0:
+            self._in_progress = True
             self._record("connect()", "raise", "EINPROGRESS")
             if raise_errors:
                 raise BlockingIOError(E.EINPROGRESS, os.strerror(E.EINPROGRESS))
@@ -477,6 +493,13 @@ class Socket:
             raise TypeError(f"'{type(how).__name__}' object cannot be interpreted as an integer")
         if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
             raise _err(E.EINVAL)
+        if self._listener is not None:
+            # Linux: a listener has nothing to send; shutting its reading stops listening.
+            self._record("shutdown()", "call", {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}[how])
+            if how != SHUT_WR:
+                self._stop_listening(self._net._now)
+                self._listener = None
+            return
         conn = self._conn
         if conn is None or conn.state in (CLOSED, SYN_SENT) and not conn.fin_received:
             raise _err(E.ENOTCONN)
@@ -500,19 +523,8 @@ class Socket:
         self._host._release_fd(fd)
         self._unbind()
         now = self._net._now
-        listener = self._listener
-        if listener is not None:
-            host = self._host
-            port = listener.conn.local[1]
-            if host._listeners.get(port) is listener:
-                del host._listeners[port]
-            for child in list(listener.queue) + sorted(listener.pending, key=lambda c: c.id):
-                child.orphan = True
-                child.abort(now, cause="listener closed")
-                host._forget(child)
-            listener.queue.clear()
-            listener.conn.close(now)
-            listener.conn._wake()
+        if self._listener is not None:
+            self._stop_listening(now)
             return
         conn = self._conn
         if conn is None:
@@ -527,6 +539,21 @@ class Socket:
             conn.rcv_buf.clear()    # unread and now unreadable: free the window for the peer
             conn.close(now)
         conn._wake()
+
+    def _stop_listening(self, now: int) -> None:
+        """No more connections: the queued and half-open ones are reset."""
+        listener = self._listener
+        host = self._host
+        port = listener.conn.local[1]
+        if host._listeners.get(port) is listener:
+            del host._listeners[port]
+        for child in list(listener.queue) + sorted(listener.pending, key=lambda c: c.id):
+            child.orphan = True
+            child.abort(now, cause="listener closed")
+            host._forget(child)
+        listener.queue.clear()
+        listener.conn.close(now)
+        listener.conn._wake()
 
     def abort(self) -> None:
         """RFC 9293 ABORT: send RST (where there is a peer), drop everything, release the socket."""
@@ -550,11 +577,7 @@ class Socket:
         """Block for at most ``value`` virtual seconds (None: forever, 0: non-blocking)."""
         self._check_open()
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError("Timeout value must be int, float or None")
-            if value < 0:
-                raise ValueError("Timeout value out of range")
-            value = float(value)
+            value = _timeout_value(value)
         self._timeout = value
 
     def gettimeout(self) -> float | None:
@@ -612,6 +635,26 @@ def _as_bytes(data: Any) -> memoryview:
         return memoryview(data).cast("B")
     except TypeError:
         raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
+
+
+def _timeout_value(value: Any) -> float:
+    """A timeout in seconds, checked as Python's socket module checks it."""
+    if isinstance(value, float):
+        if value != value:
+            raise ValueError("Invalid value NaN (not a number)")
+    elif isinstance(value, int):
+        if abs(value) > _MAX_TIMEOUT:
+            raise OverflowError("timestamp too large to convert to C _PyTime_t")
+    else:
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
+    if value < 0:
+        raise ValueError("Timeout value out of range")
+    if value > _MAX_TIMEOUT:
+        raise OverflowError("timestamp out of range for platform time_t")
+    return float(value)
+
+
+_MAX_TIMEOUT = (2**63 - 1) // 10**9     # CPython keeps timeouts as int64 nanoseconds
 
 
 def _int_option(value: Any) -> int:

@@ -1,0 +1,318 @@
+"""Differential tests: the same socket program against the kernel and against tcpsim.
+
+Each scenario is one function written against the ``socket`` API.  It runs
+twice: over real sockets on 127.0.0.1 and over a simulated network; what it
+observes (returned data, exception types and errno values) must be the same.
+The expected values are therefore whatever Python and the kernel do on this
+machine -- nothing here is written down by hand.
+
+Addresses differ between the worlds, so scenarios record what a program can
+compare, never an address or a port number.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket as pysocket
+import struct
+import sys
+import time
+
+import pytest
+
+from tcpsim import Network
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux's socket semantics")
+
+LINGER_0 = struct.pack("ii", 1, 0)
+
+
+class Kernel:
+    """Real sockets on the loopback interface."""
+
+    name = "kernel"
+
+    def __init__(self) -> None:
+        self.opened: list[pysocket.socket] = []
+
+    def socket(self, side: str = "client") -> pysocket.socket:
+        sock = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM)
+        self.opened.append(sock)
+        return sock
+
+    def any_addr(self) -> tuple[str, int]:
+        return ("127.0.0.1", 0)
+
+    def server_addr(self, srv: pysocket.socket) -> tuple[str, int]:
+        return srv.getsockname()
+
+    def closed_port(self) -> tuple[str, int]:
+        probe = pysocket.socket()
+        probe.bind(("127.0.0.1", 0))
+        addr = probe.getsockname()          # a port nobody listens on once closed
+        probe.close()
+        return addr
+
+    def settle(self, *socks: pysocket.socket) -> None:
+        """Let what was sent arrive (loopback is quick, but not synchronous)."""
+        deadline = time.monotonic() + 0.05
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+        for s in socks:
+            select.select([s], [], [], 0.2)
+
+    def close_all(self) -> None:
+        for s in self.opened:
+            s.close()
+
+
+class Sim:
+    """A client and a server host on a simulated network."""
+
+    name = "tcpsim"
+
+    def __init__(self) -> None:
+        self.net = Network(seed=3)
+        self.hosts = {"client": self.net.add_host("client"), "server": self.net.add_host("server")}
+
+    def socket(self, side: str = "client"):
+        return self.hosts[side].socket()
+
+    def any_addr(self) -> tuple[str, int]:
+        return ("", 0)
+
+    def server_addr(self, srv) -> tuple[str, int]:
+        return ("server", srv.getsockname()[1])
+
+    def closed_port(self) -> tuple[str, int]:
+        return ("server", 4321)
+
+    def settle(self, *socks) -> None:
+        self.net.run(until=self.net.now + 1)
+
+    def close_all(self) -> None:
+        pass
+
+
+def outcome(fn, *args):
+    """What a call did, comparable across worlds: its result or (exception type, errno)."""
+    try:
+        result = fn(*args)
+    except OSError as exc:
+        return (type(exc).__name__, errno.errorcode.get(exc.errno, exc.errno))
+    except (ValueError, TypeError, OverflowError) as exc:
+        return (type(exc).__name__, str(exc))
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], int):
+        return "address"
+    if isinstance(result, tuple) and len(result) == 2:       # accept()
+        return "accepted"
+    return result
+
+
+def serving(w, backlog: int = 5):
+    srv = w.socket("server")
+    srv.bind(w.any_addr())
+    srv.listen(backlog)
+    return srv
+
+
+def connected(w):
+    srv = serving(w)
+    cli = w.socket()
+    cli.connect(w.server_addr(srv))
+    conn, _ = srv.accept()
+    return srv, cli, conn
+
+
+# -- the scenarios: each returns the list of what it observed --------------------------------
+
+
+def unconnected_calls(w):
+    s = w.socket()
+    return [outcome(s.recv, 10), outcome(s.send, b"x"), outcome(s.getpeername),
+            outcome(s.shutdown, pysocket.SHUT_WR), outcome(s.accept), outcome(s.recv, -1),
+            outcome(s.getsockname)]
+
+
+def closed_socket_calls(w):
+    s = w.socket()
+    s.close()
+    return [outcome(s.close), s.fileno(), outcome(s.connect_ex, w.closed_port()),
+            outcome(s.send, b"x"), outcome(s.recv, 1), outcome(s.getsockname),
+            outcome(s.bind, w.any_addr()), outcome(s.listen)]
+
+
+def refused(w):
+    s = w.socket()
+    t = w.socket()
+    return [outcome(s.connect, w.closed_port()), outcome(t.connect_ex, w.closed_port())]
+
+
+def bad_arguments(w):
+    s = w.socket()
+    return [outcome(s.bind, ("", 70000)), outcome(s.connect, ("x",)),
+            outcome(s.connect, "server"), outcome(s.shutdown, 7), outcome(s.settimeout, -1)]
+
+
+def address_in_use(w):
+    srv = serving(w)
+    other = w.socket("server")
+    again = outcome(srv.bind, w.any_addr())
+    return [outcome(other.bind, ("", srv.getsockname()[1])), again]
+
+
+def connected_misuse(w):
+    srv, cli, conn = connected(w)
+    return [outcome(cli.connect, w.server_addr(srv)), outcome(cli.listen),
+            outcome(cli.accept), outcome(srv.recv, 1), outcome(cli.recv, 0),
+            outcome(srv.connect_ex, w.server_addr(srv))]
+
+
+def echo_and_close(w):
+    srv, cli, conn = connected(w)
+    cli.sendall(b"hello")
+    w.settle(conn)
+    got = conn.recv(1024)
+    conn.sendall(got.upper())
+    w.settle(cli)
+    reply = cli.recv(1024)
+    cli.close()
+    w.settle(conn)
+    return [got, reply, conn.recv(1024), conn.recv(1024), outcome(conn.send, b"late")]
+
+
+def half_close(w):
+    srv, cli, conn = connected(w)
+    cli.sendall(b"request")
+    cli.shutdown(pysocket.SHUT_WR)
+    w.settle(conn)
+    request = conn.recv(1024)
+    eof = conn.recv(1024)
+    conn.sendall(b"reply after your FIN")
+    conn.close()
+    w.settle(cli)
+    return [request, eof, outcome(cli.send, b"more"), cli.recv(1024), cli.recv(1024)]
+
+
+def reset_by_linger(w):
+    srv, cli, conn = connected(w)
+    conn.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    conn.close()
+    w.settle(cli)
+    return [outcome(cli.recv, 10), outcome(cli.recv, 10), outcome(cli.send, b"x"),
+            cli.getsockopt(pysocket.SOL_SOCKET, pysocket.SO_ERROR)]
+
+
+def reset_by_unread_data(w):
+    srv, cli, conn = connected(w)
+    cli.sendall(b"never read")
+    w.settle(conn)
+    conn.close()                          # unread data: RST, not FIN (RFC 2525 / Linux)
+    w.settle(cli)
+    return [outcome(cli.send, b"x"), outcome(cli.send, b"y"), outcome(cli.recv, 1)]
+
+
+def reset_in_close_wait(w):
+    srv, cli, conn = connected(w)
+    conn.sendall(b"unread by the client")
+    w.settle(cli)
+    cli.close()                           # unread data: RST while conn is in CLOSE-WAIT?
+    w.settle(conn)
+    return [outcome(conn.recv, 10), outcome(conn.send, b"x"), outcome(conn.recv, 10)]
+
+
+def non_blocking(w):
+    srv = serving(w)
+    srv.setblocking(False)
+    first = outcome(srv.accept)
+    cli = w.socket()
+    cli.setblocking(False)
+    started = outcome(cli.connect, w.server_addr(srv))
+    w.settle(srv)
+    again = outcome(cli.connect_ex, w.server_addr(srv))
+    conn, _ = srv.accept()
+    conn.setblocking(False)
+    return [first, started, again, outcome(conn.recv, 10), cli.send(b"abc"),
+            cli.gettimeout(), conn.getblocking()]
+
+
+def timeouts(w):
+    srv = serving(w)
+    srv.settimeout(0.01)
+    cli = w.socket()
+    cli.connect(w.server_addr(srv))
+    conn, _ = srv.accept()
+    conn.settimeout(0.01)
+    return [outcome(srv.accept), outcome(conn.recv, 10), conn.gettimeout()]
+
+
+def more_misuse(w):
+    s = w.socket()
+    first = outcome(s.bind, w.any_addr())
+    srv = serving(w)
+    return [first, outcome(s.bind, w.any_addr()), outcome(w.socket().bind, ("10.9.9.9", 0)),
+            outcome(s.sendall, "text"), outcome(s.recv, 1.5), outcome(s.settimeout, "x"),
+            outcome(s.settimeout, float("nan")), outcome(s.settimeout, 1e10),
+            outcome(s.settimeout, 10**10), outcome(s.settimeout, True), s.gettimeout(),
+            outcome(srv.shutdown, pysocket.SHUT_WR), outcome(srv.getpeername)]
+
+
+def refused_without_blocking(w):
+    s = w.socket()
+    s.setblocking(False)
+    first = outcome(s.connect_ex, w.closed_port())
+    w.settle(s)
+    return [first, s.getsockopt(pysocket.SOL_SOCKET, pysocket.SO_ERROR),
+            s.getsockopt(pysocket.SOL_SOCKET, pysocket.SO_ERROR), outcome(s.recv, 1),
+            outcome(s.connect_ex, w.closed_port())]
+
+
+def write_to_a_closed_peer(w):
+    srv, cli, conn = connected(w)
+    conn.close()                          # FIN: cli is in CLOSE-WAIT and may still send
+    w.settle(cli)
+    first = outcome(cli.send, b"into the void")   # accepted; the peer answers with RST
+    w.settle(cli)
+    return [first, outcome(cli.send, b"again"), outcome(cli.recv, 10), outcome(cli.recv, 10)]
+
+
+def read_shutdown(w):
+    srv, cli, conn = connected(w)
+    conn.shutdown(pysocket.SHUT_RD)
+    first = outcome(conn.recv, 10)
+    return [first, outcome(conn.send, b"still can send"), outcome(conn.shutdown, pysocket.SHUT_RD),
+            outcome(conn.shutdown, pysocket.SHUT_RDWR)]
+
+
+def listener_shut_for_reading(w):
+    srv = serving(w)
+    addr = w.server_addr(srv)
+    srv.shutdown(pysocket.SHUT_RD)
+    w.settle()
+    return [outcome(srv.accept), outcome(w.socket().connect, addr), outcome(srv.listen)]
+
+
+def listener_closed(w):
+    srv = serving(w)
+    addr = w.server_addr(srv)
+    srv.close()
+    w.settle()
+    return [outcome(srv.accept), outcome(w.socket().connect, addr)]
+
+
+SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
+             connected_misuse, echo_and_close, half_close, reset_by_linger,
+             reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
+             refused_without_blocking, write_to_a_closed_peer, read_shutdown, listener_shut_for_reading,
+             listener_closed]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
+def test_same_as_the_kernel(scenario):
+    kernel = Kernel()
+    try:
+        expected = scenario(kernel)
+    finally:
+        kernel.close_all()
+    assert scenario(Sim()) == expected
