@@ -16,8 +16,9 @@ from .host import Host
 from .network import Event, Network
 from .process import Call, Deadlock
 from .segment import Flags, Segment
-from .sockets import (AF_INET, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ERROR, SO_LINGER, SO_REUSEADDR,
-                      SOCK_STREAM, SOL_SOCKET, Socket)
+from .sockbase import (AF_INET, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ERROR, SO_LINGER, SO_REUSEADDR,
+                       SOCK_STREAM, SOL_SOCKET)
+from .sockets import Socket
 from .states import State
 from .tcb import ConnectionInfo
 from .trace import Packet, Trace

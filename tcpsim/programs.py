@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from .config import Config
 from .process import Call
 from .segment import Flags, Segment, flag_names
-from .sockets import SHUT_RD, SHUT_RDWR, SHUT_WR, Socket
+from .sockbase import SHUT_RD, SHUT_RDWR, SHUT_WR
+from .sockets import Socket
 from .repl_world import choose_socket
 
 if TYPE_CHECKING:

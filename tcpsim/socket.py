@@ -11,15 +11,17 @@ import socket as _pysocket
 from typing import Any
 
 from .process import running_process
-from .sockets import (AF_INET, IPPROTO_TCP, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ERROR, SO_LINGER,
-                      SO_REUSEADDR, SO_TYPE, SOCK_STREAM, SOL_SOCKET, SOMAXCONN, TCP_NODELAY,
-                      Socket)
+from .sockbase import (AF_INET, IPPROTO_TCP, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK,
+                       MSG_WAITALL, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ERROR, SO_LINGER, SO_REUSEADDR,
+                       SO_TYPE, SOCK_STREAM, SOL_SOCKET, SOMAXCONN, TCP_NODELAY)
+from .sockets import Socket
 
 __all__ = [
     "socket", "create_connection", "create_server", "gethostname", "gethostbyname",
     "getdefaulttimeout", "setdefaulttimeout", "error", "timeout", "gaierror", "herror",
     "AF_INET", "SOCK_STREAM", "SOL_SOCKET", "SO_LINGER", "SO_REUSEADDR", "SO_ERROR", "SO_TYPE",
     "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "IPPROTO_TCP", "TCP_NODELAY", "SOMAXCONN", "has_ipv6",
+    "MSG_OOB", "MSG_PEEK", "MSG_DONTWAIT", "MSG_WAITALL", "MSG_NOSIGNAL",
 ]
 
 error = OSError

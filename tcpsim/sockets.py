@@ -7,69 +7,38 @@ with Python's own exceptions and errno values, as Linux reports them.
 from __future__ import annotations
 
 import errno as E
+import io
 import os
 import socket as _pysocket
-import struct
 from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
 from .host import Listener
 from .process import block_until
+from .sockbase import (AF_INET, IPPROTO_TCP, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_WAITALL,
+                       RECV_FLAGS, SEND_FLAGS, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM, SOMAXCONN,
+                       SocketOptions, check_flags, err, gaierror, ipv4_literal)
 from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, State
 from .trace import CallRecord
 
 if TYPE_CHECKING:
     from .host import Host
 
-AF_INET = _pysocket.AF_INET
-SOCK_STREAM = _pysocket.SOCK_STREAM
-SOL_SOCKET = _pysocket.SOL_SOCKET
-SO_LINGER = _pysocket.SO_LINGER
-SO_REUSEADDR = _pysocket.SO_REUSEADDR
-SO_ERROR = _pysocket.SO_ERROR
-SO_TYPE = _pysocket.SO_TYPE
-SHUT_RD = _pysocket.SHUT_RD
-SHUT_WR = _pysocket.SHUT_WR
-SHUT_RDWR = _pysocket.SHUT_RDWR
-IPPROTO_TCP = _pysocket.IPPROTO_TCP
-TCP_NODELAY = _pysocket.TCP_NODELAY
-SOMAXCONN = _pysocket.SOMAXCONN
-
 _CONNECTING = frozenset({SYN_SENT, SYN_RECEIVED})
 _CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
 
 
-def _err(code: int, detail: str = "") -> OSError:
-    """``OSError(code, strerror)``: Python picks the subclass (ConnectionResetError, ...)."""
-    message = os.strerror(code)
-    if detail:
-        message = f"{message} ({detail})"
-    return OSError(code, message)
-
-
-def _ipv4_literal(name: str) -> str | None:
-    """``name`` as a dotted-quad address if it is one (as getaddrinfo reads it), else None."""
-    try:
-        return _pysocket.inet_ntoa(_pysocket.inet_aton(name))
-    except (OSError, ValueError):
-        return None
-
-
-def _gaierror(name: str) -> OSError:
-    return _pysocket.gaierror(_pysocket.EAI_NONAME, f"Name or service not known: {name!r}")
-
-
-class Socket:
+class Socket(SocketOptions):
     """A TCP socket on a simulated host; mirrors ``socket.socket``."""
 
     def __init__(self, host: "Host", family: int = AF_INET, type: int = SOCK_STREAM,
                  proto: int = 0) -> None:
         if family != AF_INET:
-            raise _err(E.EAFNOSUPPORT, "tcpsim simulates AF_INET only")
+            raise err(E.EAFNOSUPPORT, "tcpsim simulates AF_INET only")
         if type & 0xF != SOCK_STREAM:
-            raise _err(E.EPROTONOSUPPORT, "tcpsim simulates SOCK_STREAM (TCP) only")
+            raise err(E.EPROTONOSUPPORT, "tcpsim simulates SOCK_STREAM (TCP) only")
         if proto not in (0, IPPROTO_TCP):
-            raise _err(E.EPROTONOSUPPORT)
+            raise err(E.EPROTONOSUPPORT)
         self._host = host
         self._net = host.net
         self.family = family
@@ -88,6 +57,8 @@ class Socket:
         self._reuse = 0
         self._nodelay = 0
         self._pending_error = 0
+        self._io_refs = 0                               # files from makefile() still open
+        self._close_when_files_close = False
 
     @classmethod
     def _accepted(cls, host: "Host", conn: Connection, timeout: float | None) -> "Socket":
@@ -161,7 +132,7 @@ class Socket:
 
     def _check_open(self) -> None:
         if self._fd < 0:
-            raise _err(E.EBADF)
+            raise err(E.EBADF)
 
     def _wait(self, name: str, ready: Any, target: Connection, what: str) -> None:
         """Block (or not, per the timeout) until ``ready()``; traced as blocked/returned."""
@@ -194,9 +165,9 @@ class Socket:
     def _resolve_remote(self, name: str) -> str:
         if name in ("localhost", "127.0.0.1", ""):
             return self._host.address
-        address = self._net.resolve(name) or _ipv4_literal(name)
+        address = self._net.resolve(name) or ipv4_literal(name)
         if address is None:
-            raise _gaierror(name)
+            raise gaierror(name)
         return address          # an address no host has: the SYN is dropped ("no route")
 
     # -- bind / listen / accept -------------------------------------------------------------
@@ -206,20 +177,20 @@ class Socket:
         self._check_open()
         name, port = self._parse_address(address, "bind")
         if self._bound is not None or self._conn is not None:
-            raise _err(E.EINVAL, "already bound")
+            raise err(E.EINVAL, "already bound")
         host = self._host
         if name in ("", "0.0.0.0"):
             bind_addr = "0.0.0.0"
         elif name in (host.address, host.name, "localhost", "127.0.0.1"):
             bind_addr = host.address
-        elif self._net.resolve(name) is None and _ipv4_literal(name) is None:
-            raise _gaierror(name)
+        elif self._net.resolve(name) is None and ipv4_literal(name) is None:
+            raise gaierror(name)
         else:
-            raise _err(E.EADDRNOTAVAIL, f"{name} is not an address of host {host.name!r}")
+            raise err(E.EADDRNOTAVAIL, f"{name} is not an address of host {host.name!r}")
         if port == 0:
             port = host._ephemeral_port()
         elif host._port_busy(port, reuse=bool(self._reuse), me=self):
-            raise _err(E.EADDRINUSE, f"port {port} on {host.name}")
+            raise err(E.EADDRINUSE, f"port {port} on {host.name}")
         self._bound = (bind_addr, port)
         host._bound.setdefault(port, []).append(self)
 
@@ -244,14 +215,14 @@ class Socket:
             self._listener.set_backlog(backlog, slack)
             return
         if self._conn is not None:
-            raise _err(E.EINVAL, "socket is connected")
+            raise err(E.EINVAL, "socket is connected")
         host = self._host
         if self._bound is None:
             self.bind(("", 0))
         assert self._bound is not None
         port = self._bound[1]
         if port in host._listeners:
-            raise _err(E.EADDRINUSE, f"port {port} on {host.name}")
+            raise err(E.EADDRINUSE, f"port {port} on {host.name}")
         self._unbind()
         conn = Connection(self._net.config, host, (host.address, port), ("0.0.0.0", 0),
                           self._net._new_conn_id())
@@ -267,7 +238,7 @@ class Socket:
         self._check_open()
         listener = self._listener
         if listener is None:
-            raise _err(E.EINVAL, "socket is not listening")
+            raise err(E.EINVAL, "socket is not listening")
         self._record("accept()", "call")
         if not listener.queue:
             try:
@@ -277,7 +248,7 @@ class Socket:
                 self._record("accept()", "raise", repr(exc))
                 raise
             if self._fd < 0:
-                raise _err(E.EBADF)
+                raise err(E.EBADF)
         conn = listener.queue.popleft()
         sock = Socket._accepted(self._host, conn, self._timeout)
         self._record("accept()", "return", "%s:%d fd %d", conn.remote[0], conn.remote[1], sock._fd)
@@ -289,7 +260,7 @@ class Socket:
         """Open a connection; blocks until the SYN,ACK arrives (or it fails)."""
         code = self._connect(address, raise_errors=True)
         if code:
-            raise _err(code)
+            raise err(code)
 
     def connect_ex(self, address: tuple[str, int]) -> int:
         """Like connect(), but return an errno (0 on success) instead of raising."""
@@ -356,7 +327,7 @@ class Socket:
         return self._finish_connect(conn, raise_errors)
 
     def _raise(self, code: int) -> int:
-        raise _err(code)
+        raise err(code)
 
     def _finish_connect(self, conn: Connection, raise_errors: bool) -> int:
         if conn.state in _CONNECTING:
@@ -371,7 +342,7 @@ class Socket:
             conn.error = None
             self._record("connect()", "raise", E.errorcode.get(code, str(code)))
             if raise_errors:
-                raise _err(code)
+                raise err(code)
             return code
         self._record("connect()", "return")
         return 0
@@ -391,20 +362,32 @@ class Socket:
         """Queue data; blocks while the send buffer is full; returns how many octets it took."""
         self._check_open()
         view = _as_bytes(data)
-        return self._send(view, "send()")
+        if not check_flags(flags, SEND_FLAGS, "send") & MSG_DONTWAIT:
+            return self._send(view, "send()")
+        timeout, self._timeout = self._timeout, 0.0
+        try:
+            return self._send(view, "send()")
+        finally:
+            self._timeout = timeout
+
+    def sendto(self, data: Any, flags_or_address: Any, address: Any = None) -> int:
+        """send(): a connected TCP socket ignores the address, as Linux does."""
+        if address is None:
+            return self.send(data)
+        return self.send(data, flags_or_address)
 
     def _send(self, view: memoryview, name: str) -> int:
         conn = self._conn
         if conn is None:
-            raise _err(E.EPIPE, "socket is not connected")
+            raise err(E.EPIPE, "socket is not connected")
         if conn.state in _CONNECTING:
             self._wait(name, lambda: conn.state not in _CONNECTING, conn, "waiting for the handshake")
         if conn.error is not None:
             code = self._take_error()
             if code:
-                raise _err(code)
+                raise err(code)
         if self._shut_wr or conn.state not in _CAN_SEND:
-            raise _err(E.EPIPE)
+            raise err(E.EPIPE)
         if not len(view):
             return 0
         if conn.send_cap <= len(conn.snd_buf):          # no room: wait for some
@@ -412,15 +395,17 @@ class Socket:
                        or conn.error is not None, conn, "waiting for send buffer space")
             code = self._take_error()
             if code:
-                raise _err(code)
+                raise err(code)
             if conn.state not in _CAN_SEND:
-                raise _err(E.EPIPE)
+                raise err(E.EPIPE)
         return conn.send(view, self._net._now)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of ``data``, blocking as needed; the timeout bounds the whole call."""
         self._check_open()
         view = _as_bytes(data)
+        if check_flags(flags, SEND_FLAGS, "sendall") & MSG_DONTWAIT:
+            raise err(E.EOPNOTSUPP, "sendall() with MSG_DONTWAIT: use send()")
         self._record("sendall()", "call", "%d bytes", len(view))
         timeout = self._timeout
         deadline = None
@@ -448,41 +433,84 @@ class Socket:
             raise TypeError(f"'{type(bufsize).__name__}' object cannot be interpreted as an integer")
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if flags:
+            flags = check_flags(flags, RECV_FLAGS, "recv")
+            if flags & MSG_OOB:
+                raise err(E.EINVAL, "no urgent data: tcpsim does not simulate it")
         conn = self._conn
         if conn is None:
-            raise _err(E.ENOTCONN)
+            raise err(E.ENOTCONN)
         if self._shut_rd or bufsize == 0:
             return b""
         if not conn.rcv_buf:                            # nothing buffered: wait (or not)
-
-            def ready() -> bool:
-                return bool(conn.rcv_buf) or conn.fin_received or conn.error is not None \
-                    or conn.state is CLOSED or self._fd < 0
-
-            try:
-                self._wait("recv()", ready, conn, "waiting for data")
-            except BaseException as exc:
-                self._record("recv()", "raise", repr(exc))
-                raise
-            if self._fd < 0:
-                raise _err(E.EBADF)
+            self._wait_readable(conn, flags)
         if conn.rcv_buf:
-            data = conn.receive(bufsize, self._net._now)
+            if flags & MSG_PEEK:
+                data = bytes(conn.rcv_buf[:bufsize])
+            elif flags & MSG_WAITALL and self._timeout is None:
+                data = self._receive_all(conn, bufsize)
+            else:
+                data = conn.receive(bufsize, self._net._now)
             self._record("recv()", "return", "%d bytes", len(data))
             return data
         code = self._take_error()
         if code:
             self._record("recv()", "raise", E.errorcode.get(code, str(code)))
-            raise _err(code)
+            raise err(code)
         self._record("recv()", "return", "b'' (end of stream)")
         return b""
+
+    def _wait_readable(self, conn: Connection, flags: int = 0) -> None:
+        """Block (per the timeout, or not at all with MSG_DONTWAIT) until recv can return."""
+
+        def ready() -> bool:
+            return bool(conn.rcv_buf) or conn.fin_received or conn.error is not None \
+                or conn.state is CLOSED or self._fd < 0
+
+        timeout = self._timeout
+        if flags & MSG_DONTWAIT:
+            self._timeout = 0.0
+        try:
+            self._wait("recv()", ready, conn, "waiting for data")
+        except BaseException as exc:
+            self._record("recv()", "raise", repr(exc))
+            raise
+        finally:
+            self._timeout = timeout
+        if self._fd < 0:
+            raise err(E.EBADF)
+
+    def _receive_all(self, conn: Connection, bufsize: int) -> bytes:
+        """MSG_WAITALL: ``bufsize`` octets, or fewer at end of stream or on an error
+        (reported by the next call).  What was taken is returned, never lost."""
+        data = conn.receive(bufsize, self._net._now)
+        while len(data) < bufsize:
+            try:
+                self._wait_readable(conn)
+            except Exception:
+                return data                 # a Deadlock: the caller still gets its data
+            if not conn.rcv_buf:
+                break                       # end of stream or an error, for the next call
+            data += conn.receive(bufsize - len(data), self._net._now)
+        return data
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """recv() into a writable buffer; returns the number of octets."""
         view = memoryview(buffer).cast("B")
-        data = self.recv(nbytes or len(view))
+        if nbytes < 0:
+            raise ValueError("negative buffersize in recv_into")
+        if nbytes > len(view):
+            raise ValueError("buffer too small for requested bytes")
+        data = self.recv(nbytes or len(view), flags)
         view[:len(data)] = data
         return len(data)
+
+    def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, None]:
+        """recv(), and the sender's address -- None on a TCP socket, as Python gives it."""
+        return self.recv(bufsize, flags), None
+
+    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, None]:
+        return self.recv_into(buffer, nbytes, flags), None
 
     # -- closing ------------------------------------------------------------------------------------
 
@@ -492,7 +520,7 @@ class Socket:
         if not isinstance(how, int):
             raise TypeError(f"'{type(how).__name__}' object cannot be interpreted as an integer")
         if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
-            raise _err(E.EINVAL)
+            raise err(E.EINVAL)
         if self._listener is not None:
             # Linux: a listener has nothing to send; shutting its reading stops listening.
             self._record("shutdown()", "call", {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}[how])
@@ -502,7 +530,7 @@ class Socket:
             return
         conn = self._conn
         if conn is None or conn.state in (CLOSED, SYN_SENT) and not conn.fin_received:
-            raise _err(E.ENOTCONN)
+            raise err(E.ENOTCONN)
         self._record("shutdown()", "call", {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}[how])
         if how in (SHUT_RD, SHUT_RDWR):
             self._shut_rd = True
@@ -514,8 +542,12 @@ class Socket:
 
     def close(self) -> None:
         """Release the socket; the connection closes gracefully (FIN) and lives on
-        through TIME-WAIT -- or is reset when unread data would be lost or SO_LINGER is 0."""
+        through TIME-WAIT -- or is reset when unread data would be lost or SO_LINGER is 0.
+        While a file from makefile() is open, the release waits for it (as in Python)."""
         if self._fd < 0:
+            return
+        if self._io_refs > 0:
+            self._close_when_files_close = True
             return
         self._record("close()", "call")
         fd = self._fd
@@ -540,6 +572,42 @@ class Socket:
             conn.close(now)
         conn._wake()
 
+    # -- files -------------------------------------------------------------------------------------
+
+    def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding: str | None = None,
+                 errors: str | None = None, newline: str | None = None) -> Any:
+        """A file object reading and writing this socket, as ``socket.socket.makefile``."""
+        if not set(mode) <= {"r", "w", "b"}:
+            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
+        writing = "w" in mode
+        reading = "r" in mode or not writing
+        raw = _pysocket.SocketIO(self, ("r" if reading else "") + ("w" if writing else ""))
+        self._io_refs += 1
+        if buffering is None or buffering < 0:
+            buffering = io.DEFAULT_BUFFER_SIZE
+        if buffering == 0:
+            if "b" not in mode:
+                raise ValueError("unbuffered streams must be binary")
+            return raw
+        if reading and writing:
+            buffer: Any = io.BufferedRWPair(raw, raw, buffering)
+        elif reading:
+            buffer = io.BufferedReader(raw, buffering)
+        else:
+            buffer = io.BufferedWriter(raw, buffering)
+        if "b" in mode:
+            return buffer
+        text = io.TextIOWrapper(buffer, encoding, errors, newline)
+        text.mode = mode
+        return text
+
+    def _decref_socketios(self) -> None:
+        """A file from makefile() was closed (socket.SocketIO calls this)."""
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._close_when_files_close and self._io_refs == 0:
+            self.close()
+
     def _stop_listening(self, now: int) -> None:
         """No more connections: the queued and half-open ones are reset."""
         listener = self._listener
@@ -563,70 +631,6 @@ class Socket:
             conn.abort(self._net._now)
         self.close()
 
-    # -- options and modes ------------------------------------------------------------------------------
-
-    def setblocking(self, flag: bool) -> None:
-        self._check_open()
-        self._timeout = None if flag else 0.0
-
-    def getblocking(self) -> bool:
-        self._check_open()
-        return self._timeout != 0.0
-
-    def settimeout(self, value: float | None) -> None:
-        """Block for at most ``value`` virtual seconds (None: forever, 0: non-blocking)."""
-        self._check_open()
-        if value is not None:
-            value = _timeout_value(value)
-        self._timeout = value
-
-    def gettimeout(self) -> float | None:
-        return self._timeout
-
-    def setsockopt(self, level: int, option: int, value: Any, optlen: int | None = None) -> None:
-        self._check_open()
-        if level == SOL_SOCKET and option == SO_LINGER:
-            if not isinstance(value, (bytes, bytearray)) or len(value) != 8:
-                raise _err(E.EINVAL, "SO_LINGER takes struct.pack('ii', onoff, seconds)")
-            self._linger = struct.unpack("ii", value)
-        elif level == SOL_SOCKET and option == SO_REUSEADDR:
-            self._reuse = _int_option(value)
-        elif level == IPPROTO_TCP and option == TCP_NODELAY:
-            self._nodelay = _int_option(value)
-        elif level in (SOL_SOCKET, IPPROTO_TCP):
-            raise _err(E.ENOPROTOOPT, "option not simulated by tcpsim")
-        else:
-            raise _err(E.ENOPROTOOPT)
-
-    def getsockopt(self, level: int, option: int, buflen: int = 0) -> Any:
-        self._check_open()
-        if level == SOL_SOCKET and option == SO_ERROR:
-            code = self._take_error() if self._conn is not None else 0
-            return code
-        if level == SOL_SOCKET and option == SO_REUSEADDR:
-            return self._reuse
-        if level == SOL_SOCKET and option == SO_TYPE:
-            return SOCK_STREAM
-        if level == SOL_SOCKET and option == SO_LINGER:
-            packed = struct.pack("ii", *self._linger)
-            return packed if buflen else self._linger[0]
-        if level == IPPROTO_TCP and option == TCP_NODELAY:
-            return self._nodelay
-        raise _err(E.ENOPROTOOPT)
-
-    def getsockname(self) -> tuple[str, int]:
-        self._check_open()
-        if self._conn is not None:
-            return self._conn.local
-        return self._bound if self._bound is not None else ("0.0.0.0", 0)
-
-    def getpeername(self) -> tuple[str, int]:
-        self._check_open()
-        conn = self._conn
-        if conn is None or conn.state is SYN_SENT or (conn.state is CLOSED and not conn.fin_received):
-            raise _err(E.ENOTCONN)
-        return conn.remote
-
 
 def _as_bytes(data: Any) -> memoryview:
     if isinstance(data, str):
@@ -635,31 +639,3 @@ def _as_bytes(data: Any) -> memoryview:
         return memoryview(data).cast("B")
     except TypeError:
         raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
-
-
-def _timeout_value(value: Any) -> float:
-    """A timeout in seconds, checked as Python's socket module checks it."""
-    if isinstance(value, float):
-        if value != value:
-            raise ValueError("Invalid value NaN (not a number)")
-    elif isinstance(value, int):
-        if abs(value) > _MAX_TIMEOUT:
-            raise OverflowError("timestamp too large to convert to C _PyTime_t")
-    else:
-        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
-    if value < 0:
-        raise ValueError("Timeout value out of range")
-    if value > _MAX_TIMEOUT:
-        raise OverflowError("timestamp out of range for platform time_t")
-    return float(value)
-
-
-_MAX_TIMEOUT = (2**63 - 1) // 10**9     # CPython keeps timeouts as int64 nanoseconds
-
-
-def _int_option(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (bytes, bytearray)) and len(value) == 4:
-        return struct.unpack("i", value)[0]
-    raise TypeError("setsockopt() value must be an int or a 4-byte buffer")

@@ -301,11 +301,53 @@ def listener_closed(w):
     return [outcome(srv.accept), outcome(w.socket().connect, addr)]
 
 
+def receive_flags(w):
+    srv, cli, conn = connected(w)
+    cli.sendall(b"hello world")
+    w.settle(conn)
+    seen = [conn.recv(5, pysocket.MSG_PEEK), conn.recv(100, pysocket.MSG_PEEK), conn.recv(3),
+            conn.recvfrom(100), outcome(conn.recv, 10, pysocket.MSG_DONTWAIT),
+            outcome(conn.recv, 10, pysocket.MSG_OOB), outcome(conn.recv, 10, "x")]
+    cli.sendall(b"12345")
+    w.settle(conn)
+    buf = bytearray(8)
+    seen += [conn.recv_into(buf, 3), bytes(buf), outcome(conn.recv_into, buf, 9),
+             outcome(conn.recv_into, buf, -1), conn.recvfrom_into(buf), bytes(buf)]
+    cli.sendall(b"abcdef")
+    cli.shutdown(pysocket.SHUT_WR)
+    w.settle(conn)
+    seen += [conn.recv(100, pysocket.MSG_WAITALL), conn.recv(10, pysocket.MSG_WAITALL)]
+    return seen
+
+
+def send_flags(w):
+    srv, cli, conn = connected(w)
+    sent = [cli.send(b"abc", pysocket.MSG_DONTWAIT), cli.sendto(b"de", ("127.0.0.1", 1)),
+            cli.sendto(b"f", 0, ("127.0.0.1", 1)), cli.send(b"g", pysocket.MSG_NOSIGNAL)]
+    w.settle(conn)
+    return sent + [conn.recv(100), cli.timeout, conn.settimeout(2.5), conn.timeout]
+
+
+def files(w):
+    srv, cli, conn = connected(w)
+    wfile = conn.makefile("wb")
+    rfile = cli.makefile("r", encoding="ascii", newline="\n")
+    conn.close()                          # the file keeps the connection open
+    wfile.write(b"first line\nsecond line\n")
+    wfile.flush()
+    w.settle(cli)
+    lines = [rfile.readline(), rfile.readline(), conn.fileno() >= 0]
+    wfile.close()                         # the last file closes the socket: FIN
+    w.settle(cli)
+    return lines + [rfile.readline(), conn.fileno(), outcome(cli.makefile, "rx"),
+                    outcome(cli.makefile, "r", 0), rfile.mode, type(cli.makefile("rwb")).__name__]
+
+
 SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,
              reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
              refused_without_blocking, write_to_a_closed_peer, read_shutdown, listener_shut_for_reading,
-             listener_closed]
+             listener_closed, receive_flags, send_flags, files]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)

@@ -648,3 +648,47 @@ def test_forged_octet_ack_storm_is_throttled_in_the_linux_preset():
     net.run(until=net.now + 10)
     assert len(net.trace.segments()) - before < 10
     assert net.next_event_kind() in (None, "timer")
+
+
+class TestFlags:
+    """recv/send flags: what Linux does (see test_kernel_parity), and no silent loss."""
+
+    def test_a_flag_tcpsim_does_not_simulate_is_an_error_and_the_data_stays(self):
+        net, cli, conn = established()
+        cli.sendall(b"payload")
+        net.run(until=net.now + 1)
+        with pytest.raises(OSError) as info:
+            conn.recv(10, pysocket.MSG_TRUNC)
+        assert info.value.errno == errno.EOPNOTSUPP
+        with pytest.raises(OSError) as info:
+            cli.send(b"x", pysocket.MSG_OOB)
+        assert info.value.errno == errno.EOPNOTSUPP
+        assert conn.recv(10) == b"payload"
+
+    def test_waitall_that_can_never_be_satisfied_returns_what_it_took(self):
+        net, cli, conn = established()
+        cli.sendall(b"abc")                 # and nothing more will come
+        assert conn.recv(5, pysocket.MSG_WAITALL) == b"abc"
+        with pytest.raises(Deadlock):
+            conn.recv(5, pysocket.MSG_WAITALL)
+
+    def test_waitall_gathers_across_segments(self):
+        net, cli, conn = established(config=Config(mss=100))
+        call = conn.host.spawn(conn.recv, 250, pysocket.MSG_WAITALL)
+        cli.sendall(b"x" * 120)
+        net.run(until=net.now + 1)
+        assert call.blocked                 # 120 of 250
+        cli.sendall(b"y" * 200)
+        net.run(until=net.now + 1)
+        assert call.result == b"x" * 120 + b"y" * 130
+        assert conn.recv(100) == b"y" * 70
+
+    def test_peek_does_not_open_the_window(self):
+        net, cli, conn = established(config=Config(recv_buffer=1000))
+        cli.sendall(b"z" * 1000)
+        net.run(until=net.now + 1)
+        before = len(net.trace.segments())
+        assert conn.recv(600, pysocket.MSG_PEEK) == b"z" * 600
+        net.run(until=net.now + 1)
+        assert len(net.trace.segments()) == before
+        assert conn.recv(2000) == b"z" * 1000

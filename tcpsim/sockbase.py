@@ -1,0 +1,168 @@
+"""What a ``Socket`` is made of below its calls: the ``socket`` module's constants,
+Python's errors, the checks Python makes of arguments, and the options and modes
+(blocking, timeouts, ``setsockopt``) and the names (``getsockname``).
+"""
+
+from __future__ import annotations
+
+import errno as E
+import os
+import socket as _pysocket
+import struct
+from typing import Any
+
+from .states import CLOSED, SYN_SENT
+
+AF_INET = _pysocket.AF_INET
+SOCK_STREAM = _pysocket.SOCK_STREAM
+SOL_SOCKET = _pysocket.SOL_SOCKET
+SO_LINGER = _pysocket.SO_LINGER
+SO_REUSEADDR = _pysocket.SO_REUSEADDR
+SO_ERROR = _pysocket.SO_ERROR
+SO_TYPE = _pysocket.SO_TYPE
+SHUT_RD = _pysocket.SHUT_RD
+SHUT_WR = _pysocket.SHUT_WR
+SHUT_RDWR = _pysocket.SHUT_RDWR
+IPPROTO_TCP = _pysocket.IPPROTO_TCP
+TCP_NODELAY = _pysocket.TCP_NODELAY
+SOMAXCONN = _pysocket.SOMAXCONN
+
+MSG_OOB = _pysocket.MSG_OOB
+MSG_PEEK = _pysocket.MSG_PEEK
+MSG_DONTWAIT = _pysocket.MSG_DONTWAIT
+MSG_WAITALL = _pysocket.MSG_WAITALL
+MSG_NOSIGNAL = _pysocket.MSG_NOSIGNAL
+RECV_FLAGS = MSG_OOB | MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL
+SEND_FLAGS = MSG_DONTWAIT | MSG_NOSIGNAL        # Python ignores SIGPIPE already
+
+
+def err(code: int, detail: str = "") -> OSError:
+    """``OSError(code, strerror)``: Python picks the subclass (ConnectionResetError, ...)."""
+    message = os.strerror(code)
+    if detail:
+        message = f"{message} ({detail})"
+    return OSError(code, message)
+
+
+def ipv4_literal(name: str) -> str | None:
+    """``name`` as a dotted-quad address if it is one (as getaddrinfo reads it), else None."""
+    try:
+        return _pysocket.inet_ntoa(_pysocket.inet_aton(name))
+    except (OSError, ValueError):
+        return None
+
+
+def gaierror(name: str) -> OSError:
+    return _pysocket.gaierror(_pysocket.EAI_NONAME, f"Name or service not known: {name!r}")
+
+
+class SocketOptions:
+    """Options, modes and names; the Socket keeps the state they read and write."""
+
+    __slots__ = ()
+
+    def setblocking(self, flag: bool) -> None:
+        self._check_open()
+        self._timeout = None if flag else 0.0
+
+    def getblocking(self) -> bool:
+        self._check_open()
+        return self._timeout != 0.0
+
+    def settimeout(self, value: float | None) -> None:
+        """Block for at most ``value`` virtual seconds (None: forever, 0: non-blocking)."""
+        self._check_open()
+        if value is not None:
+            value = _timeout_value(value)
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def setsockopt(self, level: int, option: int, value: Any, optlen: int | None = None) -> None:
+        self._check_open()
+        if level == SOL_SOCKET and option == SO_LINGER:
+            if not isinstance(value, (bytes, bytearray)) or len(value) != 8:
+                raise err(E.EINVAL, "SO_LINGER takes struct.pack('ii', onoff, seconds)")
+            self._linger = struct.unpack("ii", value)
+        elif level == SOL_SOCKET and option == SO_REUSEADDR:
+            self._reuse = _int_option(value)
+        elif level == IPPROTO_TCP and option == TCP_NODELAY:
+            self._nodelay = _int_option(value)
+        elif level in (SOL_SOCKET, IPPROTO_TCP):
+            raise err(E.ENOPROTOOPT, "option not simulated by tcpsim")
+        else:
+            raise err(E.ENOPROTOOPT)
+
+    def getsockopt(self, level: int, option: int, buflen: int = 0) -> Any:
+        self._check_open()
+        if level == SOL_SOCKET and option == SO_ERROR:
+            code = self._take_error() if self._conn is not None else 0
+            return code
+        if level == SOL_SOCKET and option == SO_REUSEADDR:
+            return self._reuse
+        if level == SOL_SOCKET and option == SO_TYPE:
+            return SOCK_STREAM
+        if level == SOL_SOCKET and option == SO_LINGER:
+            packed = struct.pack("ii", *self._linger)
+            return packed if buflen else self._linger[0]
+        if level == IPPROTO_TCP and option == TCP_NODELAY:
+            return self._nodelay
+        raise err(E.ENOPROTOOPT)
+
+    def getsockname(self) -> tuple[str, int]:
+        self._check_open()
+        if self._conn is not None:
+            return self._conn.local
+        return self._bound if self._bound is not None else ("0.0.0.0", 0)
+
+    def getpeername(self) -> tuple[str, int]:
+        self._check_open()
+        conn = self._conn
+        if conn is None or conn.state is SYN_SENT or (conn.state is CLOSED and not conn.fin_received):
+            raise err(E.ENOTCONN)
+        return conn.remote
+
+    @property
+    def timeout(self) -> float | None:
+        """The timeout in seconds (None: blocking), as ``socket.socket.timeout``."""
+        return self._timeout
+
+
+def check_flags(flags: Any, known: int, call: str) -> int:
+    """The flags argument of send/recv; a flag tcpsim does not simulate is an error
+    rather than silently ignored."""
+    if not isinstance(flags, int):
+        raise TypeError(f"'{type(flags).__name__}' object cannot be interpreted as an integer")
+    other = flags & ~known
+    if other:
+        raise err(E.EOPNOTSUPP, f"{call}() flag {other:#x} is not simulated by tcpsim")
+    return flags
+
+
+def _timeout_value(value: Any) -> float:
+    """A timeout in seconds, checked as Python's socket module checks it."""
+    if isinstance(value, float):
+        if value != value:
+            raise ValueError("Invalid value NaN (not a number)")
+    elif isinstance(value, int):
+        if abs(value) > _MAX_TIMEOUT:
+            raise OverflowError("timestamp too large to convert to C _PyTime_t")
+    else:
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
+    if value < 0:
+        raise ValueError("Timeout value out of range")
+    if value > _MAX_TIMEOUT:
+        raise OverflowError("timestamp out of range for platform time_t")
+    return float(value)
+
+
+_MAX_TIMEOUT = (2**63 - 1) // 10**9     # CPython keeps timeouts as int64 nanoseconds
+
+
+def _int_option(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (bytes, bytearray)) and len(value) == 4:
+        return struct.unpack("i", value)[0]
+    raise TypeError("setsockopt() value must be an int or a 4-byte buffer")
