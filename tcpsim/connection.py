@@ -57,7 +57,7 @@ class Connection(Sender):
 
     __slots__ = (
         "config", "sink", "ticks", "rto", "history", "id", "passive", "error",
-        "orphan", "rd_shutdown", "waiters", "owner",
+        "orphan", "waiters", "owner",
         "t_rtx", "t_persist", "t_delack", "t_timewait", "wake_at",
         "rtx_count", "timed_end", "timed_at", "probing", "persist_interval",
         "ack_pending", "delack_count", "rst_with_ack", "challenge_window", "challenge_count",
@@ -77,7 +77,6 @@ class Connection(Sender):
         self.passive = False           # made by a listener from a SYN
         self.error: int | None = None  # errno to report to the user once
         self.orphan = False            # the user closed the socket; nobody reads
-        self.rd_shutdown = False
         self.waiters: list[Callable[[], None]] | None = None
         self.owner: Any = None         # the host's bookkeeping (listener of a child, ...)
         self.t_rtx: int | None = None

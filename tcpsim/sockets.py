@@ -440,8 +440,8 @@ class Socket(SocketOptions):
         conn = self._conn
         if conn is None:
             raise err(E.ENOTCONN)
-        if self._shut_rd or bufsize == 0:
-            return b""
+        if bufsize == 0 or self._shut_rd and not conn.rcv_buf:
+            return b""                  # after SHUT_RD, Linux still returns what arrives
         if not conn.rcv_buf:                            # nothing buffered: wait (or not)
             self._wait_readable(conn, flags)
         if conn.rcv_buf:
@@ -534,7 +534,6 @@ class Socket(SocketOptions):
         self._record("shutdown()", "call", {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}[how])
         if how in (SHUT_RD, SHUT_RDWR):
             self._shut_rd = True
-            conn.rd_shutdown = True
             conn._wake()
         if how in (SHUT_WR, SHUT_RDWR) and not self._shut_wr:
             self._shut_wr = True

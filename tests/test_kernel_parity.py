@@ -343,11 +343,54 @@ def files(w):
                     outcome(cli.makefile, "r", 0), rfile.mode, type(cli.makefile("rwb")).__name__]
 
 
+def names_after_the_end(w):
+    srv, cli, conn = connected(w)
+    conn.close()
+    w.settle(cli)
+    after_fin = [outcome(cli.getpeername), outcome(cli.getsockname)]
+    other_srv, other, other_conn = connected(w)
+    other_conn.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    other_conn.close()
+    w.settle(other)
+    return after_fin + [outcome(other.getpeername), outcome(other.recv, 1),
+                        outcome(other.getpeername)]
+
+
+def data_after_read_shutdown(w):
+    srv, cli, conn = connected(w)
+    conn.shutdown(pysocket.SHUT_RD)
+    cli.sendall(b"to a reader who stopped")
+    w.settle(cli)
+    more = outcome(cli.send, b"more")
+    w.settle(conn)
+    return [more, outcome(conn.recv, 100), outcome(conn.recv, 100, pysocket.MSG_DONTWAIT),
+            outcome(conn.send, b"back")]
+
+
+def refused_twice_then_served(w):
+    s = w.socket()
+    addr = w.closed_port()
+    first = outcome(s.connect, addr)
+    second = outcome(s.connect, addr)
+    return [first, second, outcome(s.getpeername)]
+
+
+def context_manager_and_double_close(w):
+    srv, cli, conn = connected(w)
+    with conn:
+        conn.sendall(b"bye")
+    w.settle(cli)
+    return [conn.fileno(), outcome(conn.close), cli.recv(10), cli.recv(10),
+            outcome(conn.sendall, b"x"), outcome(conn.shutdown, pysocket.SHUT_RDWR)]
+
+
 SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,
              reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
              refused_without_blocking, write_to_a_closed_peer, read_shutdown, listener_shut_for_reading,
-             listener_closed, receive_flags, send_flags, files]
+             listener_closed, receive_flags, send_flags, files,
+             names_after_the_end, data_after_read_shutdown, refused_twice_then_served,
+             context_manager_and_double_close]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
