@@ -157,3 +157,82 @@ def test_a_peer_that_never_reads_is_a_deadlock_not_a_hang():
     with pytest.raises(Deadlock, match="waiting for send buffer space"):
         cli.sendall(b"x" * 10_000)
     assert net.now > 86_400
+
+
+def first_listener(port):
+    """Try each address getaddrinfo offers for a passive socket, as portable servers do."""
+    for family, kind, proto, _, addr in socket.getaddrinfo(None, port, socket.AF_UNSPEC,
+                                                           socket.SOCK_STREAM, 0, socket.AI_PASSIVE):
+        try:
+            s = socket.socket(family, kind, proto)
+        except OSError:
+            continue
+        s.bind(addr)
+        s.listen(1)
+        return s
+    raise OSError("no address to listen on")
+
+
+def test_servers_and_clients_that_go_through_getaddrinfo():
+    net, client, server = pair()
+
+    def serve():
+        with first_listener("8080") as s:
+            conn, _ = s.accept()
+            with conn, conn.makefile("rwb") as f:
+                f.write(f.readline().upper())
+                f.flush()
+
+    def ask():
+        family, kind, proto, _, addr = socket.getaddrinfo("server", 8080)[0]
+        with socket.socket(family, kind, proto) as s:
+            s.connect(addr)
+            s.sendall(b"line one\n")
+            return addr, s.recv(100)
+
+    srv = server.spawn(serve)
+    call = client.spawn(ask)
+    net.run()
+    assert call.result == (("10.0.0.2", 8080), b"LINE ONE\n")
+    assert srv.done and srv.exception is None
+
+
+def test_getaddrinfo_errors_are_pythons():
+    net, client, server = pair()
+
+    def lookups():
+        out = []
+        for args in [("nosuch", 80), ("server", 80, socket.AF_INET6), ("server", "no-such-service"),
+                     ("server", 1.5)]:
+            try:
+                socket.getaddrinfo(*args)
+            except Exception as exc:
+                out.append((type(exc).__name__, getattr(exc, "errno", None)))
+        out.append(socket.getaddrinfo(b"10.0.0.2", "http")[0][4])
+        out.append(socket.getaddrinfo("10.9.9.9", None, type=socket.SOCK_DGRAM)[0][1:3])
+        return out
+
+    call = client.spawn(lookups)
+    import socket as real
+    assert call.result == [("gaierror", real.EAI_NONAME), ("gaierror", real.EAI_FAMILY),
+                           ("gaierror", real.EAI_SERVICE), ("OSError", None),
+                           ("10.0.0.2", 80), (real.SOCK_DGRAM, real.IPPROTO_UDP)]
+
+
+def test_create_connection_timeout_none_means_blocking_even_with_a_default():
+    net, client, server = pair()
+    srv = server.socket()
+    srv.bind(("", 7))
+    srv.listen()
+
+    def proc():
+        socket.setdefaulttimeout(3)
+        try:
+            return (socket.create_connection(("server", 7), None).gettimeout(),
+                    socket.create_connection(("server", 7)).gettimeout())
+        finally:
+            socket.setdefaulttimeout(None)
+
+    call = client.spawn(proc)
+    net.run(until=1)
+    assert call.result == (None, 3.0)
