@@ -27,11 +27,12 @@ IPPROTO_TCP = _pysocket.IPPROTO_TCP
 TCP_NODELAY = _pysocket.TCP_NODELAY
 SOMAXCONN = _pysocket.SOMAXCONN
 
-MSG_OOB = _pysocket.MSG_OOB
-MSG_PEEK = _pysocket.MSG_PEEK
-MSG_DONTWAIT = _pysocket.MSG_DONTWAIT
-MSG_WAITALL = _pysocket.MSG_WAITALL
-MSG_NOSIGNAL = _pysocket.MSG_NOSIGNAL
+# Plain ints (the socket module's are IntFlag members, whose & is Python code).
+MSG_OOB = int(_pysocket.MSG_OOB)
+MSG_PEEK = int(_pysocket.MSG_PEEK)
+MSG_DONTWAIT = int(_pysocket.MSG_DONTWAIT)
+MSG_WAITALL = int(_pysocket.MSG_WAITALL)
+MSG_NOSIGNAL = int(_pysocket.MSG_NOSIGNAL)
 RECV_FLAGS = MSG_OOB | MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL
 SEND_FLAGS = MSG_DONTWAIT | MSG_NOSIGNAL        # Python ignores SIGPIPE already
 
@@ -134,6 +135,7 @@ def check_flags(flags: Any, known: int, call: str) -> int:
     rather than silently ignored."""
     if not isinstance(flags, int):
         raise TypeError(f"'{type(flags).__name__}' object cannot be interpreted as an integer")
+    flags = int(flags)
     other = flags & ~known
     if other:
         raise err(E.EOPNOTSUPP, f"{call}() flag {other:#x} is not simulated by tcpsim")

@@ -362,7 +362,7 @@ class Socket(SocketOptions):
         """Queue data; blocks while the send buffer is full; returns how many octets it took."""
         self._check_open()
         view = _as_bytes(data)
-        if not check_flags(flags, SEND_FLAGS, "send") & MSG_DONTWAIT:
+        if not flags or not check_flags(flags, SEND_FLAGS, "send") & MSG_DONTWAIT:
             return self._send(view, "send()")
         timeout, self._timeout = self._timeout, 0.0
         try:
@@ -404,7 +404,7 @@ class Socket(SocketOptions):
         """Send all of ``data``, blocking as needed; the timeout bounds the whole call."""
         self._check_open()
         view = _as_bytes(data)
-        if check_flags(flags, SEND_FLAGS, "sendall") & MSG_DONTWAIT:
+        if flags and check_flags(flags, SEND_FLAGS, "sendall") & MSG_DONTWAIT:
             raise err(E.EOPNOTSUPP, "sendall() with MSG_DONTWAIT: use send()")
         self._record("sendall()", "call", "%d bytes", len(view))
         timeout = self._timeout
