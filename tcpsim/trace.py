@@ -68,7 +68,7 @@ class Packet:
         return self.sent_at_ticks
 
     def __repr__(self) -> str:
-        return f"<Packet #{self.id} {self}>"
+        return f"<Packet {self}>"
 
     def __str__(self) -> str:
         seg = self.segment

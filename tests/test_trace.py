@@ -1,7 +1,7 @@
 """The trace: what is recorded and how each record reads."""
 
 from support import established, pair
-from tcpsim import State
+from tcpsim import Network, State
 
 
 def test_segments_in_send_order_with_fates():
@@ -43,3 +43,13 @@ def test_calls_record_blocking_and_returning():
     assert ("client", "connect()", "blocked") in phases
     assert ("client", "connect()", "return") in phases
     assert phases.index(("server", "accept()", "return")) > phases.index(("client", "connect()", "return"))
+
+
+def test_packet_repr_names_its_id_once():
+    net = Network(seed=0)
+    net.add_host("c"), net.add_host("s")
+    sock = net.hosts["c"].socket()
+    sock.setblocking(False)
+    sock.connect_ex(("s", 80))
+    (packet,) = net.in_flight
+    assert repr(packet).startswith("<Packet #1 c:") and repr(packet).count("#1") == 1
