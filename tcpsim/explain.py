@@ -252,7 +252,8 @@ def explain(last: Any, net: Any, naming: Any, lang: str = "en") -> list[str]:
     sent = [r for r in records if r.kind == "segment"]
     event = last.event
     if event is None:
-        ex.say("command", cmd=last.command)
+        cmd = last.command
+        ex.say("command", cmd=cmd if len(cmd) <= 100 else cmd[:80] + f"... ({len(cmd)} characters)")
     elif event.kind == "arrival":
         p = event.packet
         ex.say("arrive", id=p.id, seg=naming.packet(p), src=p.src, dst=p.dst)

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from .config import Config
 from .repl_more import MoreCommands
-from .repl_parse import (UsageError, check_name, check_plain, parse_int, parse_port,
+from .repl_parse import (UsageError, check_name, check_plain, parse_int, parse_port, printable,
                          split_address, split_sockref, strip_comment, words)
 from .repl_session import SessionCommands, filler_or_data
 from .repl_view import Naming, fmt_consequences, painter
@@ -85,6 +85,8 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         self.last: Last | None = None
         self.last_finished: dict[str, PendingCall] = {}
         self.failed = False
+        self.last_error = ""
+        self.busy = False
         self.stopped = False
         self._line = ""
         self._kind: str | None = None
@@ -104,6 +106,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
 
     def error(self, text: str) -> None:
         self.failed = True
+        self.last_error = text
         self.say(f"{self.paint('error', 'error')}: {text}")
 
     def update_prompt(self) -> None:
@@ -116,6 +119,21 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
     def close(self) -> None:
         """End the session's simulated processes (their threads exit)."""
         self.world.close()
+
+    def cmdloop(self, intro: Any = None) -> None:
+        """As cmd.Cmd's, but Ctrl-C at the prompt drops the line typed, not the session."""
+        while True:
+            try:
+                return super().cmdloop(intro)
+            except KeyboardInterrupt:
+                if self.busy:              # in the middle of a command: leave, as before
+                    raise
+                self.say("^C (the line is dropped; 'quit' or Ctrl-D leaves)")
+                intro = ""
+
+    def precmd(self, line: str) -> str:
+        self.busy = True
+        return line
 
     def onecmd(self, line: str) -> bool:
         """Run one line; any error becomes one printed line and the session goes on."""
@@ -157,6 +175,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         return sorted({n[3:] for n in self.get_names() if n.startswith("do_") and n != "do_EOF"})
 
     def postcmd(self, stop: bool, line: str) -> bool:
+        self.busy = False
         self.update_prompt()
         return stop
 
@@ -234,6 +253,13 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         name, fd = split_sockref(text)
         return self.world.pick(name, fd, role)
 
+    def open_socket(self, text: str) -> Any:
+        """The socket HOST[/FD] names, for close and abort: refused if already closed."""
+        sock = self.sockref(text, "open")
+        if sock.closed:
+            raise UsageError(f"{sock.host.name}/{self.world.fd(sock)} is already closed")
+        return sock
+
     # -- hosts and sockets ---------------------------------------------------------------------
 
     def do_host(self, arg: str) -> None:
@@ -257,7 +283,9 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
             raise UsageError("usage: bind HOST PORT, e.g. 'bind client 5000'")
         self.world.host(args[0])
         port = parse_port(args[1])
-        sock = self.world.pick(args[0], None, "fresh") or self.world.new_socket(args[0])
+        sock = self.world.pick(args[0], None, "fresh")
+        if sock is None or sock.getsockname()[1] != 0:      # bound already: bind a new one
+            sock = self.world.new_socket(args[0])
         self.direct(sock, "bind()", sock.bind, ("", port))
         self.say(f"{args[0]}/{self.world.fd(sock)} bound to {sock.getsockname()[0]}:{sock.getsockname()[1]}")
 
@@ -304,7 +332,9 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         name, fd = split_sockref(args[0])
         dest, port = split_address(args[1])
         if self.net.resolve(dest) is None:
-            raise UsageError(f"no host named {dest!r}; hosts: {', '.join(self.net.hosts)}")
+            what = "has address" if dest[:1].isdigit() else "is named"
+            raise UsageError(f"no host {what} {dest}; hosts: "
+                             + ", ".join(f"{h.name} ({h.address})" for h in self.net.hosts.values()))
         sock = self.world.pick(name, fd, "fresh") if fd is None else self.world.pick(name, fd, "open")
         if sock is None:
             sock = self.world.new_socket(name)
@@ -329,7 +359,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         args = words(arg)
         if len(args) not in (1, 2):
             raise UsageError("usage: recv HOST[/FD] [BUFSIZE], e.g. 'recv server'")
-        size = parse_int(args[1], "the buffer size", 0, 1 << 30) if len(args) == 2 else 4096
+        size = parse_int(args[1], "the buffer size", 1, 1 << 30) if len(args) == 2 else 4096
         sock = self.sockref(args[0], "conn")
         self.run_call(sock, "recv()", sock.recv, size)
 
@@ -352,10 +382,8 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         args = words(arg)
         if len(args) != 1:
             raise UsageError("usage: close HOST[/FD], e.g. 'close client' or 'close server/3'")
-        sock = self.sockref(args[0], "open")
+        sock = self.open_socket(args[0])
         fd = self.world.fd(sock)
-        if sock.closed:
-            raise UsageError(f"{args[0]} fd {fd} is already closed")
         self.direct(sock, "close()", sock.close)
         self.say(f"{sock.host.name}/{fd} closed; the connection is now {sock.state}")
 
@@ -366,9 +394,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         args = words(arg)
         if len(args) != 1:
             raise UsageError("usage: abort HOST[/FD], e.g. 'abort client'")
-        sock = self.sockref(args[0], "open")
-        if sock.closed:
-            raise UsageError(f"{args[0]} fd {self.world.fd(sock)} is already closed")
+        sock = self.open_socket(args[0])
         self.direct(sock, "abort()", sock.abort)
         self.say(f"{sock.host.name}/{self.world.fd(sock)} aborted")
 
@@ -384,23 +410,17 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
     # -- scripts ----------------------------------------------------------------------------------
 
     def run_lines(self, lines: list[str], echo: bool = True) -> tuple[int, str] | None:
-        """Run script lines; return (line number, message) of the first failure, or None."""
+        """Run script lines; return (line number, error message) of the first failure, or None."""
         for number, raw in enumerate(lines, 1):
             line = strip_comment(raw) if raw.isprintable() or "\t" in raw else raw
             if not line:
                 continue
             if echo:
-                self.say(f"{self.prompt}{line}")
-            buf = io.StringIO()
-            out, self.stdout = self.stdout, _Tee(buf, self.stdout)
-            try:
-                stop = self.onecmd(line)
-                self.update_prompt()
-            finally:
-                self.stdout = out
+                self.say(f"{self.prompt}{printable(line)}")
+            stop = self.onecmd(line)
+            self.update_prompt()
             if self.failed:
-                text = buf.getvalue().strip().splitlines()
-                return number, text[-1] if text else "failed"
+                return number, self.last_error
             if stop:
                 break
         return None
@@ -431,16 +451,3 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         states += [s.state for s in self.world.sockets[host]]
         return states
 
-
-class _Tee(io.TextIOBase):
-    def __init__(self, *streams: TextIO) -> None:
-        self.streams = streams
-
-    def write(self, text: str) -> int:
-        for s in self.streams:
-            s.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        for s in self.streams:
-            s.flush()

@@ -20,6 +20,8 @@ from .trace import fmt_time
 
 MAX_EVENTS = 1_000_000     # one command never runs more events than this
 DAY = 86400.0              # open-ended runs stop a virtual day ahead: a zero-window probe never ends
+PICTURES = (".svg", ".png", ".pdf")    # what 'graph' has Graphviz draw
+MAX_PAYLOAD = 65495        # octets one IPv4 packet holds after its IP and TCP headers
 LINK_KEYS = {"loss": "probability", "delay": "seconds", "reorder": "probability",
              "duplicate": "probability", "corrupt": "probability"}
 INJECT_KEYS = {"seq": "number", "ack": "number", "win": "window", "sport": "port",
@@ -63,7 +65,12 @@ class MoreCommands:
         Process the next N events (default 1), printing each and what it caused.
         What it caused: state changes, segments sent, socket calls that returned."""
         n = parse_int(arg, "N", 1) if arg.strip() else 1
+        end = self.net.now + DAY
         for i in range(min(n, MAX_EVENTS)):
+            if self.after(end):
+                self.say(f"stopped after {i} steps, a virtual day ahead (a zero-window probe "
+                         "goes on forever); 'step N' to go on")
+                return
             event, _, hit = self.advance(verbose=True)
             if event is None:
                 self.say("nothing is scheduled: every connection is idle or closed")
@@ -75,6 +82,11 @@ class MoreCommands:
 
     do_s = do_step
 
+    def after(self, end: float) -> bool:
+        """Is the next event later than virtual time ``end``?"""
+        nxt = self.world.next_event_time()
+        return nxt is not None and nxt > end
+
     def do_next(self, arg: str) -> None:
         """next   (alias n)
         Step until a blocked socket call returns (or raises), printing every event."""
@@ -84,8 +96,7 @@ class MoreCommands:
             raise UsageError("no blocked call to wait for (see 'calls'); use 'step' or 'run'")
         end = self.net.now + DAY
         for _ in range(MAX_EVENTS):
-            nxt = self.world.next_event_time()
-            if nxt is not None and nxt > end:
+            if self.after(end):
                 self.say("a virtual day passed and the call is still blocked; 'next' to go on")
                 return
             event, done, hit = self.advance(verbose=True)
@@ -248,11 +259,15 @@ class MoreCommands:
         if sport is None or dport is None:
             raise UsageError(f"no connection between {src} and {dst} to take ports from; "
                              "give sport=P dport=P")
+        payload = parse_data(kw.get("data", ""))
+        if len(payload) > MAX_PAYLOAD:
+            raise UsageError(f"a segment carries at most {MAX_PAYLOAD} octets of data (one IPv4 "
+                             f"packet), not {len(payload)}")
         seg = Segment(src_port=sport, dst_port=dport, seq=self.seqnum(kw.get("seq", "0")),
                       ack=self.seqnum(kw.get("ack", "0")), flags=flags,
                       window=parse_int(kw["win"], "win", 0, 65535) if "win" in kw
                       else (0 if flags & Flags.RST else 65535),
-                      payload=parse_data(kw.get("data", "")))
+                      payload=payload)
         mark = self.mark()
         pkt = self.net.inject(src, dst, seg)
         self.changed()
@@ -334,9 +349,12 @@ class MoreCommands:
             return
         self.say(self.net.trace.ladder(args[0] if args else self.naming.mode).rstrip("\n"))
 
-    def write_file(self, name: str, text: str) -> None:
+    def write_file(self, name: str, content: str | bytes) -> None:
         try:
-            Path(name).write_text(text)
+            if isinstance(content, bytes):
+                Path(name).write_bytes(content)
+            else:
+                Path(name).write_text(content)
         except OSError as exc:
             raise UsageError(f"cannot write {name}: {exc.strerror or exc}") from None
         self.say(f"wrote {name}")
@@ -349,19 +367,22 @@ class MoreCommands:
         args = words(arg)
         if len(args) != 1:
             raise UsageError("usage: graph FILE, e.g. 'graph states.dot' or 'graph states.svg'")
+        suffix = Path(args[0]).suffix.lower()
+        if suffix not in (".dot", ".gv", "", *PICTURES):
+            raise UsageError(f"graph writes FILE.dot or FILE.gv (Graphviz source) or FILE.svg, "
+                             f".png or .pdf (a picture), not {suffix!r}")
         from .export.graph import state_graph
 
         graph = state_graph(self.net.trace)
-        path = Path(args[0])
-        if path.suffix in (".dot", ".gv", ""):
+        if suffix not in PICTURES:
             self.write_file(args[0], graph.source)
             return
         try:
-            graph.render(outfile=str(path), cleanup=True)
+            picture = graph.pipe(format=suffix[1:])
         except Exception as exc:
             raise UsageError(f"cannot render {args[0]} ({type(exc).__name__}); is Graphviz's "
                              "'dot' installed? 'graph FILE.dot' needs no renderer") from None
-        self.say(f"wrote {args[0]}")
+        self.write_file(args[0], picture)
 
     def do_pcap(self, arg: str) -> None:
         """pcap FILE

@@ -21,9 +21,17 @@ class UsageError(Exception):
 
 
 def words(arg: str) -> list[str]:
-    """Split an argument string like a shell would (quotes group words)."""
+    """Split an argument string like a shell would (quotes group words).
+
+    Unlike a shell, a backslash stays as typed, so ``data=a\\r\\n`` reaches
+    ``parse_data`` with its escapes intact.
+    """
+    lexer = shlex.shlex(arg, posix=True)
+    lexer.whitespace_split = True
+    lexer.escape = ""
+    lexer.commenters = ""
     try:
-        return shlex.split(arg)
+        return list(lexer)
     except ValueError as exc:
         raise UsageError(f"cannot split the line into words ({exc}); close the quote") from None
 
@@ -34,6 +42,11 @@ def check_plain(line: str) -> None:
         if ch != "\t" and (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0):
             raise UsageError(f"the line holds a control character {ch!r}; "
                              "type the command as plain text (see 'help')")
+
+
+def printable(line: str) -> str:
+    """The line with control characters (other than tab) written as escapes, safe to echo."""
+    return "".join(ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in line)
 
 
 def parse_int(text: str, what: str, lo: int = 0, hi: int | None = None) -> int:
@@ -80,6 +93,8 @@ def check_name(name: str) -> str:
 def split_sockref(text: str) -> tuple[str, int | None]:
     """``server`` -> ("server", None); ``server/4`` -> ("server", 4)."""
     name, sep, fd = text.partition("/")
+    if not name:
+        raise UsageError(f"a socket is HOST or HOST/FD, like server or server/4, not {text!r}")
     if not sep:
         return name, None
     return name, parse_int(fd, "the descriptor after '/' (as in server/4)", 0, 2**31)
@@ -138,11 +153,15 @@ def parse_keywords(items: list[str], allowed: dict[str, str]) -> dict[str, str]:
 
 
 def strip_comment(line: str) -> str:
-    """Drop a ``#`` comment: at the start of the line, or after a space outside quotes."""
+    """Drop a ``#`` comment: at the start of the line, or after a space outside quotes.
+
+    After a space, ``#`` and a digit is a packet id as 'flight' shows it (``drop #3``).
+    """
     quoted = False
     for i, ch in enumerate(line):
         if ch == '"' and (i == 0 or line[i - 1] != "\\"):
             quoted = not quoted
-        elif ch == "#" and not quoted and (i == 0 or line[i - 1] in " \t"):
+        elif ch == "#" and not quoted and (i == 0 or line[i - 1] in " \t"
+                                          and not line[i + 1:i + 2].isdigit()):
             return line[:i].rstrip()
     return line.strip()

@@ -29,6 +29,10 @@ GROUPS = (
     ("session and scripts", "expect save seed config help quit"),
 )
 
+EXPECT_FORMS = {"recv": "recv HOST DATA, e.g. 'expect recv server hello'",
+                "error": "error HOST EXC, e.g. 'expect error client ConnectionRefusedError'",
+                "fail": "fail COMMAND, e.g. 'expect fail listen server 80'"}
+
 
 class SessionCommands:
     """Mixed into Repl (which provides say, world, net, history, replay, ...)."""
@@ -110,6 +114,8 @@ class SessionCommands:
         args = words(arg)
         if len(args) == 3 and args[0] == "error":
             return self.expect_error(args[1], args[2])
+        if args and args[0] in EXPECT_FORMS and args[0] not in self.net.hosts:
+            raise UsageError(f"usage: expect {EXPECT_FORMS[args[0]]}")
         if len(args) != 2:
             raise UsageError("usage: expect HOST STATE | expect recv HOST DATA | "
                              "expect error HOST EXC | expect fail COMMAND")

@@ -97,6 +97,8 @@ def parse_breakpoint(number: int, words: list[str], hosts: dict[str, Any]) -> Br
     host = None
     if len(words) == 2 and words[0] in hosts:
         host, words = words[0], words[1:]
+    elif len(words) == 2:
+        raise UsageError(f"no host named {words[0]!r}; hosts: {', '.join(hosts)}")
     if len(words) != 1:
         raise UsageError("usage: break [HOST] STATE|FLAG|CALL, e.g. 'break TIME-WAIT', "
                          "'break server SYN-RECEIVED', 'break RST', 'break accept'")

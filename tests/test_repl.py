@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import string
 import tempfile
 from pathlib import Path
@@ -456,3 +457,98 @@ def test_state_table_shows_the_tcb_variables(s):
     assert client["SND.UNA"] == client["SND.NXT"] == "J+6" and client["Send-Q"] == "0"
     assert server["state"] == client["state"] == "ESTABLISHED"
     assert rows["server3"][4] == "LISTEN"
+
+
+# -- the robustness sweep: each of these once printed a traceback, a wrong answer or a riddle --
+
+UNCLEAR = [
+    ("recv server 0", "error: the buffer size must be from 1 to 1073741824, not 0"),
+    ("recv /4", "error: a socket is HOST or HOST/FD, like server or server/4, not '/4'"),
+    ("connect client 10.0.0.9:80",
+     "error: no host has address 10.0.0.9; hosts: client (10.0.0.1), server (10.0.0.2)"),
+    ("expect recv server", "error: usage: expect recv HOST DATA, e.g. 'expect recv server hello'"),
+    ("expect error client", "error: usage: expect error HOST EXC, "
+                            "e.g. 'expect error client ConnectionRefusedError'"),
+    ("break nosuch RST", "error: no host named 'nosuch'; hosts: client, server"),
+    ("graph states.bogus", "error: graph writes FILE.dot or FILE.gv (Graphviz source) or "
+                           "FILE.svg, .png or .pdf (a picture), not '.bogus'"),
+    ("inject client server SYN data=" + "x" * 65496,
+     "error: a segment carries at most 65495 octets of data (one IPv4 packet), not 65496"),
+]
+
+
+@pytest.mark.parametrize("line, message", UNCLEAR, ids=[line[:30] for line, _ in UNCLEAR])
+def test_a_bad_line_says_what_is_wrong_in_one_line(s, line, message):
+    s.lines(*HANDSHAKE, "run")
+    before = s.run("state") + s.run("flight")
+    assert s.run(line) == message + "\n"
+    assert s.run("state") + s.run("flight") == before
+
+
+def test_closing_twice_names_the_socket_once(s):
+    s.lines(*HANDSHAKE, "run", "close server/3")
+    assert s.run("close server/3") == "error: server/3 is already closed\n"
+    assert s.run("abort server/3") == "error: server/3 is already closed\n"
+
+
+def test_drop_takes_a_packet_id_as_flight_shows_it(s):
+    s.lines(*HANDSHAKE)
+    assert s.run("drop #1").startswith("dropped #1 ")
+    assert s.run("flight") == "nothing in flight\n"
+
+
+def test_inject_keeps_the_escapes_in_its_data(s):
+    s.lines(*HANDSHAKE, "run")
+    s.run(r"inject client server ACK seq=J+1 data=a\r\n\x41")
+    assert s.repl.net.in_flight[-1].segment.payload == b"a\r\nA"
+
+
+def test_bind_on_a_bound_socket_binds_a_new_one(s):
+    s.run("bind client 5000")
+    assert s.run("bind client 5001") == "client/4 bound to 0.0.0.0:5001\n"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+def test_graph_into_a_missing_directory_is_refused(s, tmp_path):
+    target = tmp_path / "missing" / "g.svg"
+    assert s.run(f"graph {target}") == f"error: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()
+    (tmp_path / "file").write_text("")
+    assert s.run(f"graph {tmp_path / 'file' / 'g.svg'}").endswith(": Not a directory\n")
+
+
+def test_step_stops_a_virtual_day_ahead(s):
+    s.lines("config recv_buffer=2000", *HANDSHAKE, "run", "send client --bytes 5000", "run for 10")
+    out = s.run("step 5000")              # a day holds about 4300 of them
+    assert out.splitlines()[-1].startswith("stopped after ") and "a virtual day ahead" in out
+    assert 86400 - 61 <= s.repl.net.now <= 86411
+
+
+def test_explain_shortens_a_long_command(s):
+    s.lines(*HANDSHAKE, "run", "send client --bytes 10")
+    s.run("inject client server ACK seq=J+1 data=" + "x" * 500)
+    text = s.run("explain")
+    assert "x... (538 characters)'." in " ".join(text.split()) and len(text) < 400
+
+
+class _InterruptOnce(io.StringIO):
+    """Standard input whose first read is a Ctrl-C."""
+
+    interrupted = False
+
+    def readline(self, *args) -> str:
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        return super().readline(*args)
+
+
+def test_ctrl_c_at_the_prompt_drops_the_line_not_the_session():
+    out = io.StringIO()
+    repl = Repl(stdin=_InterruptOnce("listen server 80\nquit\n"), stdout=out)
+    try:
+        repl.cmdloop()
+    finally:
+        repl.close()
+    assert "^C (the line is dropped; 'quit' or Ctrl-D leaves)" in out.getvalue()
+    assert "server/3 listening on port 80" in out.getvalue()
