@@ -104,6 +104,19 @@ def _repl(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) ->
                 color=use_colour(args.color, out), stdin=stdin, stdout=out)
 
 
+def _check_exports(args: argparse.Namespace) -> None:
+    """Refuse an export file that cannot be written before the run, not after it."""
+    for option in ("pcap", "mermaid", "dot"):
+        path = getattr(args, option, None)
+        if not path:
+            continue
+        folder = os.path.dirname(path) or "."
+        if os.path.isdir(path):
+            raise CliError(f"cannot write --{option} {path}: it is a directory")
+        if not os.path.isdir(folder):
+            raise CliError(f"cannot write --{option} {path}: there is no directory {folder}")
+
+
 def _exports(args: argparse.Namespace, net: Any, out: TextIO) -> None:
     """--pcap, --mermaid and --dot, for the run that just ended."""
     try:
@@ -179,6 +192,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"cannot read {args.script}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise CliError(f"{args.script} is not a UTF-8 text file") from None
+    text = text.removeprefix("\ufeff")           # a byte-order mark some editors write
     repl = _repl(args, out)
     try:
         failure = repl.run_lines(text.splitlines())
@@ -193,6 +207,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
     from .export.diagrams import write_diagrams
 
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise CliError(f"--out {args.out} is a file; give a directory to write into")
     try:
         paths = write_diagrams(args.out, err=sys.stderr)
     except OSError as exc:
@@ -217,6 +233,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        _check_exports(args)
         return args.func(args, out)
     except CliError as exc:
         sys.stderr.write(f"tcpsim: error: {exc}\n")

@@ -157,3 +157,42 @@ def test_python_dash_m_runs_the_demo():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr == ""
     assert "ConnectionRefusedError" in done.stdout
+
+
+def test_a_failing_script_line_is_reported_once_and_without_colour(tmp_path, capsys):
+    script = tmp_path / "bad.tcpsim"
+    script.write_text("listen server 80\nrecv server\n")
+    assert main(["run", str(script), "--color"], io.StringIO()) == 1
+    assert capsys.readouterr().err == (f"tcpsim: error: {script}:2: server has no connected "
+                                       "socket yet; first 'accept server'\n")
+
+
+def test_a_script_may_start_with_a_byte_order_mark(tmp_path):
+    script = tmp_path / "bom.tcpsim"
+    script.write_bytes("\ufefflisten server 80\n".encode())
+    code, text = run("run", str(script))
+    assert code == 0 and "server/3 listening on port 80" in text
+
+
+def test_the_transcript_shows_control_characters_as_escapes(tmp_path):
+    script = tmp_path / "esc.tcpsim"
+    script.write_text("\x1b[A\n")
+    code, text = run("run", str(script))
+    assert code == 1 and "\x1b" not in text and ") \\x1b[A\n" in text
+
+
+@pytest.mark.parametrize("command", [["run", "-"], ["repl"], ["demo"]])
+def test_an_unwritable_export_is_refused_before_the_run(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("listen server 80\n"))
+    target = tmp_path / "missing" / "a.pcap"
+    code, text = run(*command, "--pcap", str(target))
+    assert code == 1 and text == ""
+    assert capsys.readouterr().err == (f"tcpsim: error: cannot write --pcap {target}: "
+                                       f"there is no directory {target.parent}\n")
+
+
+def test_diagram_out_must_not_be_a_file(tmp_path, capsys):
+    (tmp_path / "f").write_text("")
+    assert main(["diagram", "--out", str(tmp_path / "f")], io.StringIO()) == 1
+    assert capsys.readouterr().err == (f"tcpsim: error: --out {tmp_path / 'f'} is a file; "
+                                       "give a directory to write into\n")
