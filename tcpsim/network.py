@@ -12,6 +12,7 @@ network's one seeded ``random.Random``, and only for links that ask for them.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections import deque
 from heapq import heappop, heappush
@@ -124,13 +125,16 @@ class Network:
 
         if not isinstance(name, str) or not name or any(c.isspace() or c == ":" for c in name):
             raise ValueError(f"host name must be a non-empty word without spaces or ':', not {name!r}")
+        if _looks_like_ipv4(name):
+            raise ValueError(f"host name {name!r} looks like an address; give the address as the "
+                             "second argument")
         if name in self.hosts:
             raise ValueError(f"there is already a host named {name!r}")
-        if address is None:
-            n = 1
-            while f"10.0.0.{n}" in self._by_addr:
+        if address is None:                     # 10.0.0.1, 10.0.0.2, ... 10.0.1.0, ...
+            n = _FIRST_HOST
+            while str(ipaddress.IPv4Address(n)) in self._by_addr:
                 n += 1
-            address = f"10.0.0.{n}"
+            address = str(ipaddress.IPv4Address(n))
         else:
             _check_ipv4(address)
             if address in self._by_addr:
@@ -554,9 +558,24 @@ class Network:
 
 
 def _check_ipv4(address: str) -> None:
-    parts = address.split(".") if isinstance(address, str) else []
-    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
-        raise ValueError(f"address must be a dotted IPv4 address like 10.0.0.9, not {address!r}")
+    """A host's own address: dotted IPv4, and one a single host can have."""
+    try:
+        ip = ipaddress.IPv4Address(address)
+    except ValueError:
+        raise ValueError(f"address must be a dotted IPv4 address like 10.0.0.9, not {address!r}") from None
+    for test, what in ((ip.is_unspecified, "means any address"), (ip == _BROADCAST, "is broadcast"),
+                       (ip.is_loopback, "is loopback (each host's own)"), (ip.is_multicast, "is multicast")):
+        if test:
+            raise ValueError(f"{address} {what}: give a host a unicast address like 10.0.0.9")
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+_FIRST_HOST = int(ipaddress.IPv4Address("10.0.0.1"))
+
+
+def _looks_like_ipv4(name: str) -> bool:
+    parts = name.split(".")
+    return len(parts) == 4 and all(p.isdigit() for p in parts)
 
 
 def _check_segment(seg: Segment) -> None:

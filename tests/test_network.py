@@ -21,6 +21,24 @@ def test_addresses_are_assigned_in_order():
         net.add_host("e", "not-an-address")
 
 
+@pytest.mark.parametrize("address", ["0.0.0.0", "255.255.255.255", "127.0.0.2", "224.0.0.1",
+                                     "010.0.0.1", "10.0.0.256"])
+def test_a_host_needs_an_address_one_host_can_have(address):
+    with pytest.raises(ValueError, match="unicast|dotted"):
+        Network().add_host("h", address)
+
+
+def test_a_host_name_cannot_pass_for_an_address():
+    with pytest.raises(ValueError, match="looks like an address"):
+        Network().add_host("10.0.0.5")
+
+
+def test_assigned_addresses_carry_into_the_next_octet():
+    net = Network()
+    hosts = [net.add_host(f"h{i}") for i in range(256)]
+    assert [h.address for h in hosts[253:]] == ["10.0.0.254", "10.0.0.255", "10.0.1.0"]
+
+
 def test_step_processes_one_event_in_time_order():
     net, client, server = pair()
     s = server.socket()
