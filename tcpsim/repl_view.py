@@ -25,16 +25,22 @@ class Naming:
             raise ValueError(f"naming must be one of {', '.join(NAMINGS)}, not {mode!r}")
         self.trace = trace
         self.mode = mode
-        self._seen = -1
+        self._seen = 0
+        self._packets: Any = None
         self._convs: Any = None
 
     def conversations(self) -> Any:
+        """The trace's conversations, brought up to date with the packets sent since."""
         packets = self.trace.packets
-        if self._seen != len(packets):
+        if packets is not self._packets or len(packets) < self._seen:    # a new or replayed trace
             from .export.naming import Conversations
 
-            self._convs = Conversations(packets)
-            self._seen = len(packets)
+            self._convs = Conversations(())
+            self._packets = packets
+            self._seen = 0
+        for i in range(self._seen, len(packets)):
+            self._convs.add(packets[i])
+        self._seen = len(packets)
         return self._convs
 
     def packet(self, p: Any) -> str:

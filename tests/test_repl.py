@@ -552,3 +552,22 @@ def test_ctrl_c_at_the_prompt_drops_the_line_not_the_session():
         repl.close()
     assert "^C (the line is dropped; 'quit' or Ctrl-D leaves)" in out.getvalue()
     assert "server/3 listening on port 80" in out.getvalue()
+
+
+def test_stepping_names_each_packet_once_not_the_whole_trace_each_step(s, monkeypatch):
+    from tcpsim.export.naming import Conversations
+
+    added = []
+    real_add = Conversations.add
+    monkeypatch.setattr(Conversations, "add", lambda self, pkt: added.append(pkt.id) or real_add(self, pkt))
+    s.lines(*HANDSHAKE)
+    for _ in range(6):
+        s.run("step")
+    s.run("send client hello")
+    s.run("run for 1")
+    s.run("state")                          # names the TCBs: the naming catches up
+    packets = [p.id for p in s.repl.net.trace.packets]
+    assert len(packets) >= 5 and added == packets
+    # after 'back' the session is replayed on a new trace: named afresh, still right
+    s.run("back")
+    assert "ACK seq=J+1 ack=K+1" in s.run("ladder")

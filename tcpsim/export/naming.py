@@ -97,35 +97,39 @@ class Conversations:
         self.of_conn: dict[int, Conversation] = {}
         self.relative_names: dict[int, tuple[str, str]] = {}
         self.new_window: set[int] = set()   # packets advertising a window their side had not
-        latest: dict[tuple, Conversation] = {}
+        self._latest: dict[tuple, Conversation] = {}
         for pkt in packets:
-            seg = pkt.segment
-            a = (pkt.src_addr, seg.src_port)
-            b = (pkt.dst_addr, seg.dst_port)
-            key = (a, b) if a <= b else (b, a)
-            conv = self.of_conn.get(pkt.conn_id) if pkt.conn_id else None
-            if conv is None:
-                conv = latest.get(key)
-                if conv is None or not self._joins(conv, pkt, a):
-                    conv = self._new(pkt, a, b)
-                    latest[key] = conv
-                if pkt.conn_id:
-                    conv.sides[a].conn_id = pkt.conn_id
-                    self.of_conn[pkt.conn_id] = conv
-            self.of_packet[pkt.id] = conv
-            me, peer = conv.sides[a], conv.sides[b]
-            flags = seg.flags
-            if flags & SYN and me.isn is None:
-                me.isn = seg.seq
-            if me.base is None:
-                me.base = seg.seq if flags & SYN else (seg.seq - 1) & MASK
-            if flags & ACK and peer.base is None:
-                peer.base = (seg.ack - 1) & MASK
-            self.relative_names[pkt.id] = (me.relative(seg.seq), peer.relative(seg.ack))
-            if not flags & RST:
-                if seg.window != me.window and (me.window is not None or seg.window == 0):
-                    self.new_window.add(pkt.id)
-                me.window = seg.window
+            self.add(pkt)
+
+    def add(self, pkt: Any) -> None:
+        """Take in the next packet of the trace (the REPL adds them as they are sent)."""
+        seg = pkt.segment
+        a = (pkt.src_addr, seg.src_port)
+        b = (pkt.dst_addr, seg.dst_port)
+        key = (a, b) if a <= b else (b, a)
+        conv = self.of_conn.get(pkt.conn_id) if pkt.conn_id else None
+        if conv is None:
+            conv = self._latest.get(key)
+            if conv is None or not self._joins(conv, pkt, a):
+                conv = self._new(pkt, a, b)
+                self._latest[key] = conv
+            if pkt.conn_id:
+                conv.sides[a].conn_id = pkt.conn_id
+                self.of_conn[pkt.conn_id] = conv
+        self.of_packet[pkt.id] = conv
+        me, peer = conv.sides[a], conv.sides[b]
+        flags = seg.flags
+        if flags & SYN and me.isn is None:
+            me.isn = seg.seq
+        if me.base is None:
+            me.base = seg.seq if flags & SYN else (seg.seq - 1) & MASK
+        if flags & ACK and peer.base is None:
+            peer.base = (seg.ack - 1) & MASK
+        self.relative_names[pkt.id] = (me.relative(seg.seq), peer.relative(seg.ack))
+        if not flags & RST:
+            if seg.window != me.window and (me.window is not None or seg.window == 0):
+                self.new_window.add(pkt.id)
+            me.window = seg.window
 
     @staticmethod
     def _joins(conv: Conversation, pkt: Any, a: tuple[str, int]) -> bool:
