@@ -426,6 +426,34 @@ class Socket(SocketOptions):
             self._timeout = timeout
         self._record("sendall()", "return")
 
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """Send a binary file's contents from ``offset`` (``count`` octets, or to its end);
+        leaves the file positioned after what was sent, as ``socket.socket.sendfile``."""
+        self._check_open()
+        if "b" not in getattr(file, "mode", "b"):
+            raise ValueError("file should be opened in binary mode")
+        if count is not None:
+            if not isinstance(count, int):
+                raise TypeError(f"count must be a positive integer (got {count!r})")
+            if count <= 0:
+                raise ValueError(f"count must be a positive integer (got {count!r})")
+        if self._timeout == 0:
+            raise ValueError("non-blocking sockets are not supported")
+        if offset:
+            file.seek(offset)
+        total = 0
+        try:
+            while count is None or total < count:
+                block = file.read(8192 if count is None else min(8192, count - total))
+                if not block:
+                    break
+                self.sendall(block)
+                total += len(block)
+        finally:
+            if total > 0 and hasattr(file, "seek"):
+                file.seek(offset + total)
+        return total
+
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Up to ``bufsize`` octets; blocks until data or end of stream; b"" at EOF."""
         self._check_open()

@@ -13,6 +13,7 @@ compare, never an address or a port number.
 from __future__ import annotations
 
 import errno
+import io
 import select
 import socket as pysocket
 import struct
@@ -384,13 +385,26 @@ def context_manager_and_double_close(w):
             outcome(conn.sendall, b"x"), outcome(conn.shutdown, pysocket.SHUT_RDWR)]
 
 
+def send_a_file(w):
+    srv, cli, conn = connected(w)
+    f = io.BytesIO(bytes(range(256)) * 40)
+    sent = [cli.sendfile(f, 5, 3000), f.tell(), outcome(cli.sendfile, f, 0, 0),
+            outcome(cli.sendfile, f, 0, 1.5), outcome(cli.sendfile, f, -1)]
+    w.settle(conn)
+    got = b""
+    while len(got) < 3000:
+        got += conn.recv(4096)
+    cli.setblocking(False)
+    return sent + [got == f.getvalue()[5:3005], outcome(cli.sendfile, f)]
+
+
 SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,
              reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
              refused_without_blocking, write_to_a_closed_peer, read_shutdown, listener_shut_for_reading,
              listener_closed, receive_flags, send_flags, files,
              names_after_the_end, data_after_read_shutdown, refused_twice_then_served,
-             context_manager_and_double_close]
+             context_manager_and_double_close, send_a_file]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
