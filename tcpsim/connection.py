@@ -229,11 +229,17 @@ class Connection(Sender):
             una = self.snd_una
             advance = (ack - una) & MASK
             payload = seg.payload
-            if advance <= ((self.snd_max - una) & MASK) and (not payload or (
+            # The fifth step's window test, SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+            # SND.WL2 =< SEG.ACK), must hold too: a newer segment further on in sequence
+            # (a pure ACK, a window update) may have overtaken this one and updated the
+            # window already; then the full path keeps the newer window.
+            if advance <= ((self.snd_max - una) & MASK) \
+                    and ((seg.seq - self.snd_wl1) & MASK) <= HALF \
+                    and ((ack - self.snd_wl2) & MASK) <= HALF and (not payload or (
                     len(payload) <= self.recv_cap - len(self.rcv_buf) and not self.orphan)):
                 if advance:
                     self._ack_advance(ack, now)
-                # fifth step's window update: SND.WL1 <= SEG.SEQ holds for the next in-order segment
+                # fifth step's window update (its test held above)
                 window = seg.window
                 self.snd_wnd = window
                 self.snd_wl1 = seg.seq
