@@ -33,3 +33,33 @@ def test_bug_header_prediction_takes_a_stale_window():
     net.run(until=2.5)                                        # then the older one, in order
     runner.close()
     assert client.info().snd_wnd == 7, "an older segment's zero window replaced a newer 7"
+
+
+def test_bug_syn_ack_never_resent_after_close_in_syn_received():
+    # Simultaneous open: a's SYN is lost, b's reaches a (SYN-RECEIVED), a's SYN,ACK
+    # is lost, and a closes (SYN-RECEIVED -> FIN-WAIT-1, RFC 9293 3.10.4).  The SYN
+    # is still unacknowledged, so the retransmission timer must send it again
+    # (RFC 9293 3.8.1, RFC 6298 5.4: the earliest unacknowledged segment); b,
+    # in SYN-SENT, can do nothing with the FIN or the challenge ACKs its
+    # retransmitted SYNs get.  On an otherwise healthy network b must establish
+    # (and see a's FIN), and a's FIN must be acknowledged -- not b timing out and
+    # a stuck in FIN-WAIT-1 until it gives up.
+    net = Network(seed=1)
+    a, b = net.add_host("a"), net.add_host("b")
+    sa, sb = a.socket(), b.socket()
+    sa.bind(("", 1000)), sb.bind(("", 2000))
+    sa.setblocking(False), sb.setblocking(False)
+    sa.connect_ex(("b", 2000)), sb.connect_ex(("a", 1000))
+    syn_a = net.in_flight[0]
+    assert syn_a.src == "a"
+    net.drop(syn_a.id)
+    net.run(until=0.0105)                               # b's SYN arrives: a answers SYN,ACK
+    assert str(sa.state) == "SYN-RECEIVED"
+    net.drop(net.in_flight[-1].id)                      # the SYN,ACK is lost
+    sa.close()
+    net.run(until=60.0)
+    assert "ESTABLISHED" in map(str, sb.history), \
+        f"b never established (history {' -> '.join(map(str, sb.history))}, error {sb.connection.error})"
+    assert "FIN-WAIT-2" in map(str, sa.history) or "TIME-WAIT" in map(str, sa.history), \
+        f"a's FIN never acknowledged: {' -> '.join(map(str, sa.history))}"
+    net.close()
