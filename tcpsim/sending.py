@@ -15,7 +15,7 @@ from .config import Config
 from .fsm import GIVE_UP, TIMEOUT_2MSL, Input
 from .segment import Segment, _Fields, _new_fields
 from .seqnum import HALF, MASK, seq_diff
-from .states import SYN_RECEIVED, SYN_SENT, State
+from .states import FIN_WAIT_1, SYN_RECEIVED, SYN_SENT, State
 from .tcb import TCB
 from .timers import TICKS_PER_SECOND, to_ticks
 
@@ -264,7 +264,10 @@ class Sender(TCB):
     def _retransmission_timeout(self, now: int) -> None:
         """RFC 6298 5.4-5.6: retransmit the earliest unacknowledged segment, back off."""
         state = self.state
-        syn = state is SYN_SENT or state is SYN_RECEIVED
+        # The SYN is the earliest unacknowledged segment until SND.UNA passes ISS --
+        # also in FIN-WAIT-1 after a CLOSE in SYN-RECEIVED (RFC 9293 3.10.4).
+        syn = state is SYN_SENT or state is SYN_RECEIVED or (
+            state is FIN_WAIT_1 and self.snd_una == self.iss and self.history[-2] is SYN_RECEIVED)
         limit = self.config.syn_retries if syn else self.config.retries
         if self.rtx_count >= limit:
             self._fire(GIVE_UP, now, "retransmissions exhausted")
