@@ -63,3 +63,45 @@ def test_bug_syn_ack_never_resent_after_close_in_syn_received():
     assert "FIN-WAIT-2" in map(str, sa.history) or "TIME-WAIT" in map(str, sa.history), \
         f"a's FIN never acknowledged: {' -> '.join(map(str, sa.history))}"
     net.close()
+
+
+def sent_after_closed(net: Network, host: str) -> list:
+    """Packets a connection of ``host`` sent after that connection reached CLOSED
+    (but the RST of the transition itself: ABORT records CLOSED, then sends it)."""
+    closed, late = set(), []
+    for record in net.trace.records:
+        if record.kind == "state" and record.host == host and str(record.new) == "CLOSED":
+            closed.add(record.conn_id)
+        elif record.kind == "segment" and record.src == host and record.conn_id in closed \
+                and not record.segment.flags & 4 and record.duplicate_of is None:
+            late.append(record)
+    return late
+
+
+def test_bug_delayed_ack_sent_after_reset():
+    # A delayed ACK is pending when the peer's RST arrives: the connection goes
+    # CLOSED and its TCB is deleted (RFC 9293 3.10.7.4, second step).  Nothing may
+    # be sent for it afterwards -- not an ACK from a deleted TCB, which the peer
+    # (also CLOSED) can only answer with another RST.
+    net = Network(seed=0, config=Config(delayed_ack=True))
+    net.add_host("client"), net.add_host("server")
+    runner = script(net, "listen server 80", "connect client server:80", "accept server",
+                    "run until 1.0", "send server ab", "run until 1.015", "abort server",
+                    "run until 2.0")
+    runner.close()
+    assert any(str(r.new) == "CLOSED" for r in net.trace.state_changes() if r.host == "client")
+    assert sent_after_closed(net, "client") == []
+
+
+def test_bug_delayed_ack_sent_after_orphan_reset():
+    # The same through RFC 1122 4.2.2.13: text reaching a closed socket is answered
+    # with RST and the connection is gone; the ACK that was pending must not follow.
+    net = Network(seed=0, config=Config(recv_buffer=7, delayed_ack=True))
+    net.add_host("client"), net.add_host("server")
+    runner = script(net, "listen server 80", "connect client server:80", "accept server",
+                    "run until 1.0", "send client xxxxxxxxxxxxxxxxxxxx", "run until 2.0",
+                    "send server ab", "run until 2.015", "recv client", "close client",
+                    "send server cd", "run until 3.0")
+    runner.close()
+    assert any(str(r.new) == "CLOSED" for r in net.trace.state_changes() if r.host == "client")
+    assert sent_after_closed(net, "client") == []
