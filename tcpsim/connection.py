@@ -132,6 +132,8 @@ class Connection(Sender):
 
     def _delete_tcb(self, now: int) -> None:
         self.t_rtx = self.t_persist = self.t_delack = self.t_timewait = None
+        self.ack_pending = False       # a deleted TCB sends nothing, not even a delayed ACK
+        self.delack_count = 0
         self.ooo.clear()
 
     def _reset(self, now: int) -> None:
