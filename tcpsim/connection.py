@@ -258,10 +258,7 @@ class Connection(Sender):
                 if self.snd_buf or self.fin_queued:
                     self._output(now)
                 if self.ack_pending:
-                    if self.config.delayed_ack:
-                        self._ack_or_delay(now)
-                    else:                               # _send_ack, inline
-                        self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")
+                    self._ack_or_delay(now)
                 return
         if state is SYN_SENT:
             self._syn_sent_arrives(seg, now)
@@ -350,7 +347,12 @@ class Connection(Sender):
         seg_len = plen + (flags & FIN) + ((flags >> 1) & 1)
         off = (seq - rcv_nxt) & MASK                   # where the segment starts in the window
         if seg_len == 0:
-            ok = off == 0 if wnd == 0 else off < wnd
+            # RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND -- but an ACK may also sit exactly on the
+            # right edge, as BSD and Linux accept: a peer that filled our window sends its ACKs
+            # with SEQ = SND.NXT = RCV.NXT+RCV.WND, and dropping them (answering each with an
+            # ACK it finds old) can leave both sides trading ACKs forever.  A RST stays strict
+            # (RFC 5961 3.2: outside the window, silently dropped).
+            ok = off == 0 if wnd == 0 else off < wnd or (off == wnd and not flags & RST)
         elif wnd == 0:
             ok = False
         else:

@@ -98,11 +98,20 @@ class Sender(TCB):
         self.sink.emit(self, seg)
 
     def _send_ack(self, now: int) -> None:
-        self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")
+        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with SEQ no further than the peer's window
+        reaches once our SYN is acknowledged (Linux's tcp_acceptable_seq).  After the peer
+        closed its window on octets we had sent, SND.NXT lies beyond it; an ACK carrying it
+        would be unacceptable there and answered by an ACK we may find unacceptable too."""
+        seq = self.snd_nxt
+        if self.snd_una != self.iss:
+            end = (self.snd_una + self.snd_wnd) & MASK
+            if 0 < ((seq - end) & MASK) <= HALF:      # SND.NXT after the window's end
+                seq = end
+        self._emit(ACK, seq, self.rcv_nxt, b"")
 
     def _ack_or_delay(self, now: int) -> None:
         if not self.config.delayed_ack or self.delack_count >= 2:
-            self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")      # _send_ack, inline
+            self._send_ack(now)
         elif self.t_delack is None:
             self.t_delack = now + self.ticks.ack_delay
             self._arm(self.t_delack)

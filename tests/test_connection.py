@@ -347,6 +347,53 @@ class TestZeroWindow:
         (update,) = sink.take()                                  # the window update
         assert (update.ack, update.window) == (305, 4)
 
+    def test_acks_never_carry_seq_past_the_peers_window(self, in_established):
+        # Octets sent into a window the peer then closed: SND.NXT lies past the window's
+        # end, and an ACK carrying it would be unacceptable to the peer (Linux's
+        # tcp_acceptable_seq sends the window's end instead).
+        conn, sink = in_established
+        conn.send(b"abc", 15)
+        assert [s.seq for s in sink.take()] == [101]
+        conn.segment_arrives(seg(301, 101, window=0), 20)     # nothing acked, window closed
+        conn.segment_arrives(seg(310, 101, window=0, payload=b"x"), 30)   # out of order
+        (ack,) = sink.take()
+        assert (conn.snd_una, conn.snd_nxt) == (101, 104)
+        assert (ack.seq, ack.ack) == (101, 301)                 # SND.UNA + SND.WND, not SND.NXT
+
+
+class TestWindowEdges:
+    """The acceptability test of RFC 9293 3.10.7.4 at the right edge of the window."""
+
+    def test_an_ack_on_the_right_edge_is_taken(self):
+        conn, sink = connection(Config(recv_buffer=4))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        conn.send(b"hi", 12)
+        sink.take()
+        # RCV.NXT = 301, RCV.WND = 4: the peer's ACK sits at 305 after it sent 4 octets
+        # we have not received yet (lost); it acknowledges our two.
+        conn.segment_arrives(seg(305, 103), 20)
+        assert conn.snd_una == 103 and sink.take() == []
+
+    def test_one_past_the_right_edge_is_refused_and_answered(self):
+        conn, sink = connection(Config(recv_buffer=4))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        conn.send(b"hi", 12)
+        sink.take()
+        conn.segment_arrives(seg(306, 103), 20)
+        assert conn.snd_una == 101
+        (ack,) = sink.take()
+        assert (ack.seq, ack.ack) == (103, 301)
+
+    def test_a_rst_on_the_right_edge_is_dropped_silently(self):
+        conn, sink = connection(Config(recv_buffer=4))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.segment_arrives(seg(305, 0, RST), 20)              # RFC 5961 3.2: outside
+        assert conn.state is S.ESTABLISHED and sink.take() == []
+
 
 class TestClosing:
     def test_close_sends_fin_after_queued_data(self, in_established):

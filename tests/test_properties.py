@@ -380,3 +380,40 @@ def test_bug_fin_into_zero_window_at_zero_delay():
     events = net.run(until=30.0, max_events=50_000)
     runner.close()
     assert events < 100, f"{events} events by t={net.now}: the FIN goes round without end"
+
+
+def _storm_events(lines, config, until, **net_kw):
+    net = Network(seed=0, config=config, **net_kw)
+    net.add_host("client"), net.add_host("server")
+    runner = Runner(net).run_all([Command.parse(line) for line in lines])
+    events = net.run(until=until, max_events=50_000)
+    runner.close()
+    return events, net
+
+
+def test_bug_ack_at_the_right_edge_of_a_full_window():
+    # The client fills the server's window (7 octets, MSS 1) and acknowledges the
+    # server's data with SEQ = SND.NXT = the server's RCV.NXT+RCV.WND.  A receiver
+    # that drops ACKs on the window's right edge (the strict four cases) never learns
+    # its data arrived, and at zero delay both sides trade ACKs at one instant forever.
+    config = Config(mss=1, recv_buffer=7, send_buffer=7, msl=0.5, rst_on_close_with_unread=False)
+    events, net = _storm_events([
+        "listen server 80", "connect client server:80", "accept server", "send client 0",
+        "run until 0.1", "link client server loss=0.5", "send client 00000000", "recv server",
+        "send server 00", "recv client", "link client server delay=0.0 loss=0.0", "recv server"],
+        config, 121.1)
+    assert events < 200, f"{events} events by t={net.now}: an ACK exchange without end"
+    assert net.now == 121.1
+
+
+def test_bug_acks_from_beyond_a_closed_window():
+    # Both windows close with one octet of each side outstanding beyond them.  An ACK
+    # carrying SEQ = SND.NXT, past the peer's zero window, is unacceptable there and
+    # answered by one the sender finds unacceptable in turn: ACKs every RTT, forever.
+    config = Config(mss=1, recv_buffer=7, send_buffer=7, msl=0.5, rst_on_close_with_unread=False)
+    events, net = _storm_events([
+        "listen server 80", "connect client server:80", "accept server", "send client 0",
+        "run until 0.1", "link client server loss=0.5 corrupt=0.01", "send client 000000000",
+        "recv server", "send server 000000000", "recv client",
+        "link client server loss=0.0 corrupt=0.0", "recv server"], config, 121.1)
+    assert events < 200, f"{events} events by t={net.now}: an ACK exchange without end"
