@@ -364,23 +364,24 @@ class TestZeroWindow:
 class TestWindowEdges:
     """The acceptability test of RFC 9293 3.10.7.4 at the right edge of the window."""
 
-    def test_an_ack_on_the_right_edge_is_taken(self):
+    @staticmethod
+    def two_octets_out():
+        """RCV.NXT = 301, RCV.WND = 4; we sent two octets (SND.NXT = 103)."""
         conn, sink = connection(Config(recv_buffer=4))
         conn.open_active(100, 0)
         conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
         conn.send(b"hi", 12)
         sink.take()
-        # RCV.NXT = 301, RCV.WND = 4: the peer's ACK sits at 305 after it sent 4 octets
-        # we have not received yet (lost); it acknowledges our two.
+        return conn, sink
+
+    def test_an_ack_on_the_right_edge_is_taken(self):
+        conn, sink = self.two_octets_out()
+        # the peer's ACK sits at 305 after it sent 4 octets we have not received (lost)
         conn.segment_arrives(seg(305, 103), 20)
         assert conn.snd_una == 103 and sink.take() == []
 
     def test_one_past_the_right_edge_is_refused_and_answered(self):
-        conn, sink = connection(Config(recv_buffer=4))
-        conn.open_active(100, 0)
-        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
-        conn.send(b"hi", 12)
-        sink.take()
+        conn, sink = self.two_octets_out()
         conn.segment_arrives(seg(306, 103), 20)
         assert conn.snd_una == 101
         (ack,) = sink.take()
