@@ -258,7 +258,10 @@ class Connection(Sender):
                 if self.snd_buf or self.fin_queued:
                     self._output(now)
                 if self.ack_pending:
-                    self._ack_or_delay(now)
+                    if self.config.delayed_ack:
+                        self._ack_or_delay(now)
+                    else:
+                        self._send_ack(now)
                 return
         if state is SYN_SENT:
             self._syn_sent_arrives(seg, now)

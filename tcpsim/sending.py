@@ -103,7 +103,7 @@ class Sender(TCB):
         closed its window on octets we had sent, SND.NXT lies beyond it; an ACK carrying it
         would be unacceptable there and answered by an ACK we may find unacceptable too."""
         seq = self.snd_nxt
-        if self.snd_una != self.iss:
+        if seq != self.snd_una and self.snd_una != self.iss:     # (nothing out: SEQ fits)
             end = (self.snd_una + self.snd_wnd) & MASK
             if 0 < ((seq - end) & MASK) <= HALF:      # SND.NXT after the window's end
                 seq = end
