@@ -57,7 +57,7 @@ class Connection(Sender):
 
     __slots__ = (
         "config", "sink", "ticks", "rto", "history", "id", "passive", "error",
-        "orphan", "waiters", "owner",
+        "orphan", "waiters", "owner", "nagle",
         "t_rtx", "t_persist", "t_delack", "t_timewait", "wake_at",
         "rtx_count", "timed_end", "timed_at", "probing", "persist_interval",
         "ack_pending", "delack_count", "rst_with_ack", "challenge_window", "challenge_count",
@@ -79,6 +79,7 @@ class Connection(Sender):
         self.orphan = False            # the user closed the socket; nobody reads
         self.waiters: list[Callable[[], None]] | None = None
         self.owner: Any = None         # the host's bookkeeping (listener of a child, ...)
+        self.nagle = config.nagle      # RFC 896; a socket's TCP_NODELAY turns it off
         self.t_rtx: int | None = None
         self.t_persist: int | None = None
         self.t_delack: int | None = None

@@ -163,7 +163,7 @@ class Sender(TCB):
         buf = self.snd_buf
         if buf:
             mss = self.send_mss
-            nagle = self.config.nagle
+            nagle = self.nagle
             una = self.snd_una                          # neither changes while this runs
             start = self.buf_seq
         while limit and buf:

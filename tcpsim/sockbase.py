@@ -90,6 +90,8 @@ class SocketOptions:
             self._reuse = _int_option(value)
         elif level == IPPROTO_TCP and option == TCP_NODELAY:
             self._nodelay = _int_option(value)
+            if self._conn is not None:
+                self._conn.nagle = not self._nodelay
         elif level in (SOL_SOCKET, IPPROTO_TCP):
             raise err(E.ENOPROTOOPT, "option not simulated by tcpsim")
         else:

@@ -55,7 +55,7 @@ class Socket(SocketOptions, FileMethods):
         self._in_progress = False                       # connect() said EINPROGRESS
         self._linger: tuple[int, int] = (0, 0)
         self._reuse = 0
-        self._nodelay = 0
+        self._nodelay = int(not host.net.config.nagle)  # TCP_NODELAY as it is in effect
         self._pending_error = 0
         self._io_refs = 0                               # files from makefile() still open
         self._close_when_files_close = False
@@ -251,6 +251,8 @@ class Socket(SocketOptions, FileMethods):
                 raise err(E.EBADF)
         conn = listener.queue.popleft()
         sock = Socket._accepted(self._host, conn, self._timeout)
+        sock._nodelay = self._nodelay               # inherited from the listener, as on Linux
+        conn.nagle = not self._nodelay
         self._record("accept()", "return", "%s:%d fd %d", conn.remote[0], conn.remote[1], sock._fd)
         return sock, conn.remote
 
@@ -313,6 +315,7 @@ class Socket(SocketOptions, FileMethods):
         conn = Connection(self._net.config, host, (local_addr, local_port), (remote_addr, port),
                           self._net._new_conn_id())
         conn.owner = self
+        conn.nagle = not self._nodelay
         self._conn = conn
         self._reset_seen = False
         host._register(conn)

@@ -692,3 +692,46 @@ class TestFlags:
         net.run(until=net.now + 1)
         assert len(net.trace.segments()) == before
         assert conn.recv(2000) == b"z" * 1000
+
+
+class TestNoDelay:
+    """TCP_NODELAY per socket over Config.nagle, the default for new connections."""
+
+    def small_writes(self, nodelay_on=None, config=Config(nagle=True)):
+        net, client, server = pair(config=config)
+        srv = server.socket()
+        srv.bind(("", 80))
+        srv.listen()
+        cli = client.socket()
+        if nodelay_on == "before connect":
+            cli.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+        cli.connect(("server", 80))
+        conn, _ = srv.accept()
+        if nodelay_on == "after connect":
+            cli.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+        first = len(net.trace.segments())
+        cli.send(b"a")
+        cli.send(b"b")                      # Nagle: waits while "a" is unacknowledged
+        sent = [p.segment.payload for p in net.trace.segments()[first:]]
+        return sent, cli.getsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY)
+
+    def test_nagle_holds_the_second_small_write(self):
+        assert self.small_writes() == ([b"a"], 0)
+
+    @pytest.mark.parametrize("when", ["before connect", "after connect"])
+    def test_nodelay_sends_it_at_once(self, when):
+        assert self.small_writes(when) == ([b"a", b"b"], 1)
+
+    def test_the_option_says_what_is_in_effect(self):
+        assert self.small_writes(config=Config()) == ([b"a", b"b"], 1)
+
+    def test_accepted_sockets_inherit_it_from_the_listener(self):
+        net, client, server = pair(config=Config(nagle=True))
+        srv = server.socket()
+        srv.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+        srv.bind(("", 80))
+        srv.listen()
+        client.socket().connect(("server", 80))
+        conn, _ = srv.accept()
+        assert conn.getsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY) == 1
+        assert conn.connection.nagle is False
