@@ -72,17 +72,25 @@ def check_history(history: Sequence[State], what: str = "connection") -> None:
 
 
 def check_transitions(trace: Trace | Iterable[Any],
-                      last: dict[tuple[str, int], State] | None = None) -> None:
+                      last: dict[tuple[str, int], Any] | None = None) -> None:
     """Every state change in a trace is a table edge, each connection's changes
-    chain (one's ``new`` is the next's ``old``) and begin at CLOSED or LISTEN.
+    chain (one's ``new`` is the next's ``old``) and begin at CLOSED or LISTEN;
+    and a connection that reached CLOSED sends nothing more (its TCB is deleted),
+    but the RST of the very transition that closed it.
 
     ``last`` (host, connection id -> state) carries the check across calls, so
     a run can be checked piece by piece as its trace grows."""
     if last is None:
         last = {}
     for record in trace:
+        if isinstance(record, Packet):
+            if record.conn_id and record.duplicate_of is None:
+                _check_not_closed(record, last)
+            continue
         if not isinstance(record, StateChange):
             continue
+        if record.new is State.CLOSED:
+            last[record.host, record.conn_id, "closed at"] = record.time
         key = (record.host, record.conn_id)
         before = last.get(key)
         if before is None and record.old not in _FIRST_STATES:
@@ -93,6 +101,15 @@ def check_transitions(trace: Trace | Iterable[Any],
         if not is_edge(record.old, record.new):
             _fail(f"{record}: {record.old} -> {record.new} is not an edge of the transition table")
         last[key] = record.new
+
+
+def _check_not_closed(pkt: Packet, last: dict) -> None:
+    if last.get((pkt.src, pkt.conn_id)) is not State.CLOSED:
+        return
+    if pkt.segment.flags & Flags.RST and last.get((pkt.src, pkt.conn_id, "closed at")) == pkt.sent_at_ticks:
+        return                          # ABORT's RST, sent as the connection closes
+    _fail(f"{pkt}: sent by a connection of {pkt.src} that had reached CLOSED "
+          f"(its TCB is deleted: nothing more may go out)")
 
 
 # -- TCB sanity ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from tcpsim.invariants import (InvariantViolation, check_acks, check_agreement, 
 from tcpsim.programs import Command, Runner
 from tcpsim.seqnum import MASK, MOD
 from tcpsim.strategies import configs, programs
-from tcpsim.tcb import TCB, ConnectionInfo
+from tcpsim.tcb import ConnectionInfo
 from tcpsim.trace import Packet, StateChange, Trace
 from tcpmodel import TcpModel, examples
 
@@ -155,6 +155,34 @@ def test_transition_check_catches_a_history_not_starting_at_closed_or_listen():
         check_history([S.SYN_SENT, S.ESTABLISHED])
     with pytest.raises(InvariantViolation, match="not an edge"):
         check_history([S.LISTEN, S.ESTABLISHED])
+
+
+def test_transition_check_catches_a_closed_connection_that_still_sends(monkeypatch):
+    # The engine as it was: deleting the TCB kept a pending delayed ACK, which went out
+    # 40 ms after the peer's RST had closed the connection.
+    def leaky_delete(self, now):
+        self.t_rtx = self.t_persist = self.t_delack = self.t_timewait = None
+
+    monkeypatch.setattr(Connection, "_delete_tcb", leaky_delete)
+    net = Network(seed=0, config=Config(delayed_ack=True))
+    net.add_host("client"), net.add_host("server")
+    runner = Runner(net).run_all([Command.parse(line) for line in (
+        "listen server 80", "connect client server:80", "accept server", "run until 1.0",
+        "send server ab", "run until 1.015", "abort server", "run until 2.0")])
+    runner.close()
+    with pytest.raises(InvariantViolation, match="that had reached CLOSED"):
+        check_transitions(net.trace)
+
+
+def test_transition_check_allows_the_rst_that_closes(monkeypatch):
+    # ABORT records ESTABLISHED -> CLOSED, then sends its RST at the same instant.
+    net = Network(seed=0)
+    net.add_host("client"), net.add_host("server")
+    Runner(net).run_all([Command.parse(line) for line in (
+        "listen server 80", "connect client server:80", "accept server", "run until 1.0",
+        "abort client", "run until 2.0")]).close()
+    assert any(p.segment.flags & Flags.RST for p in net.trace.packets)
+    check_transitions(net.trace)
 
 
 def test_transition_model_catches_an_engine_taking_an_edge_outside_the_table(monkeypatch):
