@@ -56,8 +56,9 @@ class socket(Socket):
         if fileno is not None:
             raise OSError(9, "tcpsim sockets cannot be made from a file descriptor")
         super().__init__(_host(), family, type, proto)
-        if _default_timeout is not None:
-            self._timeout = _default_timeout
+
+    def _default_timeout(self) -> float | None:
+        return _default_timeout if _default_timeout is not None else super()._default_timeout()
 
 
 def getdefaulttimeout() -> float | None:

@@ -24,6 +24,7 @@ from .trace import CallRecord
 if TYPE_CHECKING:
     from .host import Host
 
+_SOCK_NONBLOCK = getattr(_pysocket, "SOCK_NONBLOCK", 0)
 _CONNECTING = frozenset({SYN_SENT, SYN_RECEIVED})
 _CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
 
@@ -45,7 +46,7 @@ class Socket(SocketOptions, FileMethods):
         self.type = SOCK_STREAM
         self.proto = proto
         self._fd = host._alloc_fd()
-        self._timeout: float | None = _pysocket.getdefaulttimeout()
+        self._timeout: float | None = 0.0 if type & _SOCK_NONBLOCK else self._default_timeout()
         self._bound: tuple[str, int] | None = None      # what bind() was given, resolved
         self._conn: Connection | None = None
         self._listener: Listener | None = None
@@ -59,6 +60,10 @@ class Socket(SocketOptions, FileMethods):
         self._pending_error = 0
         self._io_refs = 0                               # files from makefile() still open
         self._close_when_files_close = False
+
+    def _default_timeout(self) -> float | None:
+        """The timeout a new socket starts with (``socket.getdefaulttimeout()``)."""
+        return _pysocket.getdefaulttimeout()
 
     @classmethod
     def _accepted(cls, host: "Host", conn: Connection, timeout: float | None) -> "Socket":
@@ -250,7 +255,8 @@ class Socket(SocketOptions, FileMethods):
             if self._fd < 0:
                 raise err(E.EBADF)
         conn = listener.queue.popleft()
-        sock = Socket._accepted(self._host, conn, self._timeout)
+        # Python makes the new socket with the default timeout, whatever the listener's
+        sock = Socket._accepted(self._host, conn, self._default_timeout())
         sock._nodelay = self._nodelay               # inherited from the listener, as on Linux
         conn.nagle = not self._nodelay
         self._record("accept()", "return", "%s:%d fd %d", conn.remote[0], conn.remote[1], sock._fd)

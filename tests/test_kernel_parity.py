@@ -398,13 +398,42 @@ def send_a_file(w):
     return sent + [got == f.getvalue()[5:3005], outcome(cli.sendfile, f)]
 
 
+def accepted_sockets_block(w):
+    # Python makes accepted sockets blocking (the default timeout) whatever the listener's mode
+    srv = serving(w)
+    srv.settimeout(5)
+    w.socket().connect(w.server_addr(srv))
+    first, _ = srv.accept()
+    srv.setblocking(False)
+    w.socket().connect(w.server_addr(srv))
+    w.settle(srv)
+    second, _ = srv.accept()
+    return [first.gettimeout(), second.gettimeout(), second.getblocking()]
+
+
+def nonblocking_type_flag(w):
+    if isinstance(w, Kernel):
+        s = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM | pysocket.SOCK_NONBLOCK)
+        w.opened.append(s)
+    else:
+        s = w.hosts["client"].socket(pysocket.AF_INET, pysocket.SOCK_STREAM | pysocket.SOCK_NONBLOCK)
+    return [s.gettimeout(), s.type == pysocket.SOCK_STREAM, outcome(s.connect, w.closed_port())]
+
+
+def listener_misuse(w):
+    srv = serving(w)
+    return [outcome(srv.connect, w.server_addr(srv)), outcome(srv.send, b"x"),
+            outcome(srv.recv, 1), outcome(srv.listen, 3), srv.getsockname()[0] in ("0.0.0.0", "127.0.0.1")]
+
+
 SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,
              reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
              refused_without_blocking, write_to_a_closed_peer, read_shutdown, listener_shut_for_reading,
              listener_closed, receive_flags, send_flags, files,
              names_after_the_end, data_after_read_shutdown, refused_twice_then_served,
-             context_manager_and_double_close, send_a_file]
+             context_manager_and_double_close, send_a_file, accepted_sockets_block,
+             nonblocking_type_flag, listener_misuse]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)

@@ -539,6 +539,8 @@ class TestErrors:
         assert cli.connect_ex(("server", 80)) == 0        # Linux: the first, once connected
         assert cli.connect_ex(("server", 80)) == errno.EISCONN
         conn, _ = srv.accept()
+        assert conn.getblocking()           # Python: accepted sockets start blocking
+        conn.setblocking(False)
         with pytest.raises(BlockingIOError):
             conn.recv(10)
 
