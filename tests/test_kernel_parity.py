@@ -426,6 +426,27 @@ def listener_misuse(w):
             outcome(srv.recv, 1), outcome(srv.listen, 3), srv.getsockname()[0] in ("0.0.0.0", "127.0.0.1")]
 
 
+def shutdown_again(w):
+    srv, cli, conn = connected(w)
+    first = [outcome(cli.shutdown, pysocket.SHUT_WR), outcome(cli.shutdown, pysocket.SHUT_WR)]
+    w.settle(conn)
+    conn.sendall(b"late reply")
+    w.settle(cli)
+    both = outcome(cli.shutdown, pysocket.SHUT_RDWR)
+    return first + [conn.recv(10), both, outcome(cli.recv, 100), outcome(cli.send, b"x"),
+                    outcome(conn.shutdown, pysocket.SHUT_RDWR), outcome(conn.recv, 10)]
+
+
+def reset_while_reading_sent_data(w):
+    srv, cli, conn = connected(w)
+    conn.sendall(b"unread")
+    w.settle(cli)
+    cli.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    cli.close()
+    w.settle(conn)
+    return [outcome(conn.sendall, b"x" * 10), outcome(conn.recv, 10), outcome(conn.sendall, b"y")]
+
+
 SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,
              reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
@@ -433,7 +454,8 @@ SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, add
              listener_closed, receive_flags, send_flags, files,
              names_after_the_end, data_after_read_shutdown, refused_twice_then_served,
              context_manager_and_double_close, send_a_file, accepted_sockets_block,
-             nonblocking_type_flag, listener_misuse]
+             nonblocking_type_flag, listener_misuse, shutdown_again,
+             reset_while_reading_sent_data]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
