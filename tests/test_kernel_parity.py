@@ -22,6 +22,7 @@ import time
 
 import pytest
 
+import tcpsim.socket as tcpsim_socket
 from tcpsim import Network
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux's socket semantics")
@@ -466,3 +467,42 @@ def test_same_as_the_kernel(scenario):
     finally:
         kernel.close_all()
     assert scenario(Sim()) == expected
+
+
+# -- the drop-in module: the same program with `socket` and with `tcpsim.socket` --------------
+
+
+def drop_in_program(socket):
+    """Runs as-is on the real module and, in a simulated process, on tcpsim.socket."""
+    seen = [socket.error is OSError, socket.timeout is TimeoutError,
+            socket.gethostbyname("localhost"),
+            socket.getaddrinfo(None, 0, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                               socket.AI_PASSIVE)[0][4][0]]
+    with socket.create_server(("", 0)) as srv:
+        seen.append(srv.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) != 0)
+        port = srv.getsockname()[1]
+        host = socket.gethostname()
+        socket.setdefaulttimeout(7)
+        try:
+            with socket.create_connection((host, port)) as cli:
+                conn, _ = srv.accept()
+                seen += [cli.gettimeout(), conn.gettimeout()]
+                cli.sendall(b"ping")
+                seen.append(conn.recv(10))
+                conn.close()
+        finally:
+            socket.setdefaulttimeout(None)
+    try:
+        socket.create_connection((host, port))
+    except OSError as exc:
+        seen.append(type(exc).__name__)
+    return seen
+
+
+def test_the_drop_in_module_runs_a_program_as_the_socket_module_does():
+    expected = drop_in_program(pysocket)
+    net = Network(seed=5)
+    net.add_host("server")
+    call = net.hosts["server"].spawn(drop_in_program, tcpsim_socket)
+    net.run()
+    assert call.result == expected
