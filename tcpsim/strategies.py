@@ -36,8 +36,8 @@ from .tcb import ConnectionInfo
 
 __all__ = [
     "sequence_numbers", "isns", "ports", "flags", "payloads", "words", "segments",
-    "hostile_segments", "configs", "LinkFaults", "FaultPlan", "link_faults", "fault_plans",
-    "apply_fault_plan", "programs",
+    "hostile_segments", "configs", "MAX_LINK_DELAY", "RTO_BOUNDS", "LinkFaults", "FaultPlan",
+    "link_faults", "fault_plans", "apply_fault_plan", "programs",
 ]
 
 SYN, FIN, RST, PSH, ACK = Flags.SYN, Flags.FIN, Flags.RST, Flags.PSH, Flags.ACK
@@ -143,11 +143,25 @@ def hostile_segments(near: ConnectionInfo | None = None, *, spread: int = 1 << 1
 
 # -- configs ---------------------------------------------------------------------------------
 
+# Links drawn here delay a segment at most this long each way (``link_faults``).
+MAX_LINK_DELAY = 0.2
+# RTO bounds (initial, min, max) besides the timing preset's.  Every max is at least
+# five round trips of the slowest link drawn (2 * MAX_LINK_DELAY each): with an RTO
+# max below one round trip a TCP retransmits before any ACK can come back, and the
+# liveness bound (2*MSL + a few RTO max) is no longer one a healthy TCP can meet.
+RTO_BOUNDS = ((1.0, 0.01, 2.0), (0.1, 0.1, 3.0), (3.0, 1.0, 4.0), (1.0, 0.5, 120.0))
+_RTO_FIELDS = ("rto_initial", "rto_min", "rto_max")
+
+
 def configs(**fixed: object) -> SearchStrategy[Config]:
     """Valid Configs: MSS from 1 up, buffers from one octet up, ISNs near 0 and
-    2**32, delayed ACKs and Nagle on or off, throttled out-of-window ACKs or
-    not, RFC or Linux timing.  Keywords
-    fix fields to a value or a strategy: ``configs(isn=0, mss=st.integers(1, 99))``."""
+    2**32, delayed ACKs (after 1 ms to 0.5 s) and Nagle on or off, throttled
+    out-of-window ACKs or not, RFC or Linux timing with its RTO bounds or others
+    (``RTO_BOUNDS``), few or many retries before giving up, limited challenge
+    ACKs or not, Linux's accept-queue slack or not, RST or RST,ACK on close with
+    unread data.  Keywords fix fields to a value or a strategy:
+    ``configs(isn=0, mss=st.integers(1, 99))``; fixing any RTO field keeps the
+    others at the timing preset's."""
     small = st.sampled_from((1, 2, 100, 536, 1000, 4096, 65535)) | st.integers(1, 1 << 17)
     fields = dict(
         mss=st.sampled_from((1, 100, 536, 1460)) | st.integers(1, 9000),
@@ -158,13 +172,25 @@ def configs(**fixed: object) -> SearchStrategy[Config]:
         rst_on_close_with_unread=st.booleans(),
         oow_ack_interval=st.none() | st.sampled_from((0.5, 2.0)),
         timing=st.sampled_from(("rfc", "linux")),
+        rto=st.none() | st.sampled_from(RTO_BOUNDS),
+        retries=st.sampled_from((15, 0, 1, 2, 5)),
+        syn_retries=st.sampled_from((6, 0, 1, 2)),
+        challenge_ack_limit=st.sampled_from((None, 0, 1, 100)),
+        ack_delay=st.sampled_from((0.04, 0.001, 0.2, 0.5)),     # RFC 1122 4.2.3.2: at most 0.5 s
+        backlog_slack=st.integers(0, 2),
+        reset_with_ack=st.booleans(),
     )
+    if any(name in fixed for name in _RTO_FIELDS):
+        fields["rto"] = st.none()
     for name, value in fixed.items():
         fields[name] = value if isinstance(value, SearchStrategy) else st.just(value)
     return st.builds(_config, **fields)
 
 
-def _config(timing: str = "rfc", **changes: object) -> Config:
+def _config(timing: str = "rfc", rto: tuple[float, float, float] | None = None,
+            **changes: object) -> Config:
+    if rto is not None:
+        changes = {**dict(zip(_RTO_FIELDS, rto)), **changes}
     if timing == "linux":
         return Config.linux(**changes)
     return Config(**changes)
@@ -234,10 +260,10 @@ def _probability(most: float) -> SearchStrategy[float]:
 def link_faults(a: str, b: str, *, max_loss: float = 0.3, max_other: float = 0.3,
                 delay: bool = True) -> SearchStrategy[LinkFaults]:
     """Faults for the link between ``a`` and ``b``: each probability up to its maximum,
-    and a delay from 0 to 0.2 s (or the network's default)."""
+    and a delay from 0 to ``MAX_LINK_DELAY`` (or the network's default)."""
     return st.builds(
         LinkFaults, st.just(a), st.just(b),
-        delay=st.none() | st.sampled_from((0.0, 0.001, 0.05, 0.2)) if delay else st.none(),
+        delay=st.none() | st.sampled_from((0.0, 0.001, 0.05, MAX_LINK_DELAY)) if delay else st.none(),
         loss=_probability(max_loss), duplicate=_probability(max_other),
         reorder=_probability(max_other), corrupt=_probability(max_other),
     )

@@ -27,6 +27,7 @@ from tcpsim.programs import Command, Pick, Refusal, Runner, link_command
 from tcpsim.seqnum import MOD
 from tcpsim.sockets import Socket
 from tcpsim.strategies import configs, link_faults, words
+from tcpsim.timers import to_ticks
 
 HOSTS = ("client", "server")
 PORT = 80
@@ -58,10 +59,13 @@ def new_network(seed: int, config: Config) -> Network:
     return net
 
 
-def ended_abnormally(net: Network, conn_id: int) -> bool:
-    """Did this connection end by RST, ABORT or giving up (not by the close handshake)?"""
+def ended_abnormally(net: Network, conn_id: int, before: float | None = None) -> bool:
+    """Did this connection end by RST, ABORT or giving up (not by the close handshake)
+    -- at all, or (``before``) earlier than that many seconds?"""
     for change in net.trace.state_changes():
         if change.conn_id != conn_id or change.new not in (State.CLOSED, State.LISTEN):
+            continue
+        if before is not None and change.time >= to_ticks(before):
             continue
         cause = change.cause
         by_segment = isinstance(cause, Segment)
@@ -331,11 +335,22 @@ class TcpModel(RuleBasedStateMachine):
 
     def end_liveness(self) -> None:
         ends = []
-        for pair in self.close_all():
-            for sock in pair:
+        for a, b in self.close_all():
+            for sock, peer in ((a, b), (b, a)):
+                if self.waits_for_a_dead_peer(sock, peer):
+                    continue
                 conn = sock.connection
                 ends.append((sock.host.name, conn.local, conn.remote))
         self.checked(check_liveness, self.net.trace, ends, self.closed_at, self.config)
+
+    def waits_for_a_dead_peer(self, sock: Socket, peer: Socket) -> bool:
+        """Is ``sock`` in FIN-WAIT-2 for a FIN that cannot come: its peer's TCB was
+        gone before the close (reset, aborted, or -- with few ``retries`` -- given
+        up, which sends no RST: RFC 9293 3.8.3, RFC 1122 4.2.3.5)?  RFC 9293 has
+        no FIN-WAIT-2 timer and an end in FIN-WAIT-2 sends nothing that could draw
+        the RST, so it may wait for ever; any other state still must close."""
+        return sock.connection.state is State.FIN_WAIT_2 \
+            and ended_abnormally(self.net, peer.connection.id, before=self.closed_at)
 
     def replay(self, config: Config) -> Network:
         net = new_network(self.seed, config)

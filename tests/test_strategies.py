@@ -16,8 +16,8 @@ from tcpsim.invariants import check_transitions
 from tcpsim.programs import (Command, Pick, Runner, config_changes, inject_command, link_command,
                              render_script)
 from tcpsim.seqnum import MOD
-from tcpsim.strategies import (ORDINARY_FLAGS, FaultPlan, LinkFaults, apply_fault_plan, configs,
-                               fault_plans, hostile_segments, isns, programs, segments)
+from tcpsim.strategies import (MAX_LINK_DELAY, ORDINARY_FLAGS, FaultPlan, LinkFaults,
+                               apply_fault_plan, configs, fault_plans, hostile_segments, isns, programs, segments)
 from tcpsim.tcb import ConnectionInfo
 from tcpmodel import examples
 
@@ -93,6 +93,26 @@ def test_configs_reach_tiny_buffers_and_linux_timing():
     assert find(configs(), lambda c: c.recv_buffer == 1, settings=FIRST).recv_buffer == 1
     linux = find(configs(), lambda c: c.rto_min == Config.linux().rto_min, settings=FIRST)
     assert linux.rto_max == Config.linux().rto_max
+
+
+def test_configs_reach_short_timers_and_few_retries():
+    quick = find(configs(), lambda c: c.retries == 0 and c.syn_retries == 0 and c.rto_max <= 2.0,
+                 settings=FIRST)
+    assert quick.rto_min <= quick.rto_max
+    assert find(configs(), lambda c: c.challenge_ack_limit == 0, settings=FIRST).challenge_ack_limit == 0
+    assert find(configs(), lambda c: c.ack_delay == 0.5, settings=FIRST).ack_delay == 0.5
+
+
+@given(configs())
+def test_configs_rto_max_outlasts_round_trips(config):
+    assert config.rto_max >= 5 * 2 * MAX_LINK_DELAY
+
+
+@given(configs(rto_max=5.0))
+def test_configs_keep_the_preset_rto_when_one_rto_field_is_fixed(config):
+    preset = Config.linux() if config.rto_min == Config.linux().rto_min else Config()
+    assert (config.rto_initial, config.rto_min, config.rto_max) == \
+        (preset.rto_initial, preset.rto_min, 5.0)
 
 
 # -- the hypothesis entry point ----------------------------------------------------------------------
