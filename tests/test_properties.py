@@ -299,6 +299,35 @@ def test_liveness_model_catches_an_engine_stuck_in_time_wait(monkeypatch):
     assert "still TIME-WAIT" in assert_caught(LivenessModel)
 
 
+def run_liveness_model(config: Config, lines: list[str]) -> None:
+    """Drive the liveness model through ``lines`` (REPL commands), then its teardown."""
+    model = LivenessModel()
+    model.start(seed=0, config=config, opening=())
+    try:
+        for line in lines:
+            model.do(Command.parse(line))
+    finally:
+        model.teardown()
+
+
+# The server half-closes; the client's ACK lets it reach FIN-WAIT-2; the client's
+# data is lost and, with no retries, the client gives up (no RST is sent).
+PEER_GIVES_UP = ["listen server 80", "connect client server:80", "accept server",
+                 "run until 0.1", "shutdown server wr", "run until 0.2", "send client x",
+                 "drop 6", "run until 30.0"]
+
+
+def test_liveness_model_excuses_fin_wait_2_whose_peer_gave_up():
+    # RFC 9293 has no FIN-WAIT-2 timer: the server waits for a FIN that cannot come.
+    run_liveness_model(Config(retries=0, msl=0.5), PEER_GIVES_UP)
+
+
+def test_liveness_model_still_judges_fin_wait_2_when_the_peer_lives(monkeypatch):
+    monkeypatch.setattr(Connection, "_start_time_wait", lambda self, now: None)
+    with pytest.raises(InvariantViolation, match="still TIME-WAIT"):
+        run_liveness_model(Config(msl=0.5), PEER_GIVES_UP)
+
+
 # -- determinism: broken variants ----------------------------------------------------------------------
 
 def test_same_trace_check_catches_a_different_record():
