@@ -390,6 +390,25 @@ def test_determinism_of_three_host_programs(seed, config, program):
     check_same_trace(*traces)
 
 
+@settings(max_examples=examples("scenario"))
+@given(seed=st.integers(0, 2**32 - 1),
+       config=configs(recv_buffer=st.sampled_from((7, 100, 4096, 65535)),
+                      send_buffer=st.sampled_from((7, 100, 4096, 65535))),
+       program=programs(max_commands=30))
+def test_header_prediction_changes_nothing(seed, config, program):
+    # The ESTABLISHED fast path of segment_arrives is an optimisation only: with it
+    # off (no segment matches a zero mask), every run leaves the same trace.
+    traces = []
+    for mask in (tcpsim.connection._PREDICT_MASK, 0):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tcpsim.connection, "_PREDICT_MASK", mask)
+            net = Network(seed=seed, config=config)
+            net.add_host("client"), net.add_host("server")
+            Runner(net).run_all(program).close()
+            traces.append(net.trace)
+    check_same_trace(*traces)
+
+
 # -- engine bugs the properties found (each passes once fixed) ------------------------------------------
 
 def test_bug_zero_window_ack_pingpong():
