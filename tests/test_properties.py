@@ -7,6 +7,7 @@ the same state machine -- proving the check can fail.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import pytest
@@ -407,6 +408,59 @@ def test_header_prediction_changes_nothing(seed, config, program):
             Runner(net).run_all(program).close()
             traces.append(net.trace)
     check_same_trace(*traces)
+
+
+# Faults on single packets, and the user calls a crossing open leaves room for.
+WIRE_ACTIONS = st.one_of(
+    st.tuples(st.sampled_from(("drop", "duplicate", "deliver")), st.integers(0, 15)),
+    st.tuples(st.just("run"), st.sampled_from((0.001, 0.01, 0.1, 1.0, 5.0))),
+    st.tuples(st.sampled_from(("close", "send")), st.sampled_from(("a", "b"))),
+    st.tuples(st.just("loss"), st.sampled_from((0.0, 0.3))),
+)
+
+
+@settings(max_examples=examples("scenario"))
+@given(seed=st.integers(0, 2**32 - 1),
+       config=configs(msl=st.sampled_from((0.5, 5.0)), retries=15, syn_retries=6),
+       actions=st.lists(WIRE_ACTIONS, max_size=25))
+def test_simultaneous_open_under_faults(seed, config, actions):
+    # RFC 9293 Figure 8: both ends connect to each other and the SYNs cross.  Whatever
+    # the wire does to single packets, and whenever either end closes: every change is
+    # a table edge, nothing is sent once CLOSED, and both ends reach CLOSED in time.
+    net = Network(seed=seed, config=config)
+    socks = {}
+    for name, port in (("a", 1000), ("b", 2000)):
+        sock = socks[name] = net.add_host(name).socket()
+        sock.bind(("", port))
+        sock.setblocking(False)
+    for name, peer in (("a", ("b", 2000)), ("b", ("a", 1000))):
+        socks[name].connect_ex(peer)
+    try:
+        for verb, arg in actions:
+            if verb == "run":
+                net.run(until=net.now + arg, max_events=20_000)
+            elif verb == "loss":
+                net.set_link("a", "b", loss=arg)
+            elif verb == "close":
+                socks[arg].close()
+            elif verb == "send":
+                if not socks[arg].closed:
+                    with contextlib.suppress(OSError):
+                        socks[arg].send(b"hello")
+            elif net.in_flight:
+                packet = net.in_flight[arg % len(net.in_flight)]
+                getattr(net, verb)(packet.id)
+        net.set_link("a", "b")
+        net.run(until=net.now + 2 * config.rto_max + 1, max_events=20_000)
+        ends = [(name, s.connection.local, s.connection.remote) for name, s in socks.items()]
+        for sock in socks.values():
+            sock.close()
+        closed_at = net.now
+        net.run(until=closed_at + liveness_bound(config) + 1, max_events=200_000)
+        check_transitions(net.trace)
+        check_liveness(net.trace, ends, closed_at, config)
+    finally:
+        net.close()
 
 
 # -- engine bugs the properties found (each passes once fixed) ------------------------------------------
