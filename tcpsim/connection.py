@@ -547,10 +547,10 @@ class Connection(Sender):
                 self.t_persist = None
                 self.snd_nxt = self.snd_una
             elif ack == self.snd_una and self.snd_buf and self.buf_seq == ack:
-                # The probe was refused: its octet is unsent again, so our ACKs carry
-                # SEQ = SND.UNA, which a peer with a zero window can accept.  (Keeping
-                # SND.NXT past it makes two zero-window peers answer each other's
-                # ACKs forever.)
+                # The probe was refused: its octet is unsent again, so the persist
+                # timer (not the retransmission timer) sends the next probe.  (Our ACKs
+                # stay acceptable to the zero window either way: _send_ack stops SEQ
+                # at the window's end.)
                 self.snd_nxt = self.snd_una
 
     def _learn_mss(self, seg: Segment) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import socket as _pysocket
 from collections import deque
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable
@@ -125,7 +126,7 @@ class Network:
 
         if not isinstance(name, str) or not name or any(c.isspace() or c == ":" for c in name):
             raise ValueError(f"host name must be a non-empty word without spaces or ':', not {name!r}")
-        if _looks_like_ipv4(name):
+        if ipv4_literal(name) is not None:
             raise ValueError(f"host name {name!r} looks like an address; give the address as the "
                              "second argument")
         if name in self.hosts:
@@ -160,6 +161,11 @@ class Network:
         if name in self._by_addr:
             return name
         return None
+
+    def lookup(self, name: str) -> str | None:
+        """What getaddrinfo would give for ``name``: a host's address, or any dotted
+        address even if no host has it (a SYN to it goes nowhere), or None."""
+        return self.resolve(name) or ipv4_literal(name)
 
     # -- time --------------------------------------------------------------------
 
@@ -573,9 +579,12 @@ _BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 _FIRST_HOST = int(ipaddress.IPv4Address("10.0.0.1"))
 
 
-def _looks_like_ipv4(name: str) -> bool:
-    parts = name.split(".")
-    return len(parts) == 4 and all(p.isdigit() for p in parts)
+def ipv4_literal(name: str) -> str | None:
+    """``name`` as a dotted-quad address if it is one (as getaddrinfo reads it), else None."""
+    try:
+        return _pysocket.inet_ntoa(_pysocket.inet_aton(name))
+    except (OSError, ValueError):
+        return None
 
 
 def _check_segment(seg: Segment) -> None:

@@ -45,14 +45,6 @@ def err(code: int, detail: str = "") -> OSError:
     return OSError(code, message)
 
 
-def ipv4_literal(name: str) -> str | None:
-    """``name`` as a dotted-quad address if it is one (as getaddrinfo reads it), else None."""
-    try:
-        return _pysocket.inet_ntoa(_pysocket.inet_aton(name))
-    except (OSError, ValueError):
-        return None
-
-
 def gaierror(name: str) -> OSError:
     return _pysocket.gaierror(_pysocket.EAI_NONAME, f"Name or service not known: {name!r}")
 

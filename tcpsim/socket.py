@@ -14,7 +14,7 @@ from .process import running_process
 from .sockbase import (AF_INET, IPPROTO_TCP, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK,
                        MSG_WAITALL, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ERROR, SO_LINGER, SO_REUSEADDR,
                        SO_TYPE, SOCK_STREAM, SOL_SOCKET, SOMAXCONN, TCP_NODELAY)
-from .sockbase import _timeout_value, ipv4_literal
+from .sockbase import _timeout_value
 from .sockets import Socket
 
 # Pure functions and constants of the socket module: no network behind them.
@@ -78,7 +78,7 @@ def gethostbyname(name: str) -> str:
     host = _host()
     if name in ("localhost", ""):
         return "127.0.0.1"
-    address = host.net.resolve(name) or ipv4_literal(name)
+    address = host.net.lookup(name)
     if address is None:
         raise gaierror(_pysocket.EAI_NONAME, f"Name or service not known: {name!r}")
     return address

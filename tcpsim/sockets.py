@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
 from .host import Listener
-from .process import block_until
+from .process import Deadlock, block_until
 from .sockbase import (AF_INET, IPPROTO_TCP, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_WAITALL,
                        RECV_FLAGS, SEND_FLAGS, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM, SOMAXCONN,
-                       SocketOptions, check_flags, err, gaierror, ipv4_literal)
+                       SocketOptions, check_flags, err, gaierror)
 from .sockfile import FileMethods
 from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, State
 from .trace import CallRecord
@@ -170,7 +170,7 @@ class Socket(SocketOptions, FileMethods):
     def _resolve_remote(self, name: str) -> str:
         if name in ("localhost", "127.0.0.1", ""):
             return self._host.address
-        address = self._net.resolve(name) or ipv4_literal(name)
+        address = self._net.lookup(name)
         if address is None:
             raise gaierror(name)
         return address          # an address no host has: the SYN is dropped ("no route")
@@ -188,7 +188,7 @@ class Socket(SocketOptions, FileMethods):
             bind_addr = "0.0.0.0"
         elif name in (host.address, host.name, "localhost", "127.0.0.1"):
             bind_addr = host.address
-        elif self._net.resolve(name) is None and ipv4_literal(name) is None:
+        elif self._net.lookup(name) is None:
             raise gaierror(name)
         else:
             raise err(E.EADDRNOTAVAIL, f"{name} is not an address of host {host.name!r}")
@@ -496,8 +496,8 @@ class Socket(SocketOptions, FileMethods):
         while len(data) < bufsize:
             try:
                 self._wait_readable(conn)
-            except Exception:
-                return data                 # a Deadlock: the caller still gets its data
+            except (Deadlock, OSError):
+                return data                 # nothing more can come, or closed: keep what came
             if not conn.rcv_buf:
                 break                       # end of stream or an error, for the next call
             data += conn.receive(bufsize - len(data), self._net._now)

@@ -28,9 +28,10 @@ def test_a_host_needs_an_address_one_host_can_have(address):
         Network().add_host("h", address)
 
 
-def test_a_host_name_cannot_pass_for_an_address():
+@pytest.mark.parametrize("name", ["10.0.0.5", "42"])       # getaddrinfo reads "42" as 0.0.0.42
+def test_a_host_name_cannot_pass_for_an_address(name):
     with pytest.raises(ValueError, match="looks like an address"):
-        Network().add_host("10.0.0.5")
+        Network().add_host(name)
 
 
 def test_assigned_addresses_carry_into_the_next_octet():
