@@ -148,7 +148,7 @@ def state_graph(trace: Any = None) -> Any:
             raise ValueError(f"the trace moved {key[0]} -> {key[1]}, which is not in the table")
     title = "TCP connection states (RFC 9293 Figure 5), drawn from tcpsim.fsm.TRANSITIONS"
     if trace is not None:
-        title += "\\nred: transitions this run took, (Nx) times; double border: where connections ended"
+        title += "\\nred: transitions this run took, (Nx) times; double border: where connections were when the trace ended"
     g = graphviz.Digraph("tcp_states")
     g.attr("graph", rankdir="TB", nodesep="0.6", ranksep="0.6", newrank="true",
            fontname="Helvetica", fontsize="16", label=title, labelloc="t")
