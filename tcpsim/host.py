@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .connection import Connection, closed_reply, listen_reply
 from .segment import Segment
 from .states import CLOSED, ESTABLISHED, LISTEN, State
-from .network import TIMER
+from .network import TIMER, Destination
 from .tcb import ConnectionInfo
 from .trace import StateChange, TimerRecord
 
@@ -123,7 +123,7 @@ class Host:
     # -- the Sink a Connection talks through ----------------------------------------------
 
     def emit(self, conn: Connection, seg: Segment) -> None:
-        self.net._transmit(self, conn.remote[0], seg, conn.id)
+        self.net._transmit(self, conn, seg)
 
     def schedule(self, conn: Connection, deadline: int) -> None:
         self.net._push(deadline, TIMER, conn)
@@ -187,7 +187,7 @@ class Host:
             reply = closed_reply(seg)
         if reply is not None:
             self.stats["rst_sent"] += 1
-            self.net._transmit(self, src_addr, reply)
+            self.net._transmit(self, Destination((src_addr, seg.src_port)), reply)
 
     def _syn_to_listener(self, listener: Listener, seg: Segment, src_addr: str) -> None:
         if listener.full:

@@ -26,6 +26,7 @@ from .timers import TICKS_PER_SECOND, to_ticks
 from .trace import Packet, Trace, fmt_time
 
 if TYPE_CHECKING:
+    from .connection import Connection
     from .host import Host
     from .process import Process
 
@@ -54,6 +55,17 @@ class Link:
     def __repr__(self) -> str:
         return (f"Link(delay={self.delay / TICKS_PER_SECOND}, loss={self.loss}, "
                 f"duplicate={self.duplicate}, reorder={self.reorder}, corrupt={self.corrupt})")
+
+
+class Destination:
+    """Where a segment that belongs to no connection goes (an injected one, a RST
+    answering a stray segment): what ``_transmit`` reads of a Connection."""
+
+    __slots__ = ("remote", "id")
+
+    def __init__(self, remote: tuple[str, int]) -> None:
+        self.remote = remote
+        self.id = 0
 
 
 class Event:
@@ -385,8 +397,10 @@ class Network:
         for host in self.hosts.values():
             host._routes.clear()
 
-    def _transmit(self, src: "Host", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
-        """Put a segment on the link from ``src`` to ``dst_addr``; faults are decided here."""
+    def _transmit(self, src: "Host", to: "Connection | Destination", seg: Segment) -> Packet:
+        """Put a segment on the link from ``src`` to ``to.remote``; faults are decided here."""
+        dst_addr = to.remote[0]
+        conn_id = to.id
         route = src._routes.get(dst_addr)
         if route is None:
             route = self._route(src, dst_addr)
@@ -413,7 +427,6 @@ class Network:
         trace = self.trace
         if trace.enabled:
             trace.records.append(pkt)
-            trace.packets.append(pkt)
         if link is None and dst is not None:            # a clean link: the common case
             order = self._order = self._order + 1
             if delay == self._delay:
@@ -455,7 +468,6 @@ class Network:
         dup.corrupted = pkt.corrupted
         if self.trace.enabled:
             self.trace.records.append(dup)
-            self.trace.packets.append(dup)
         self._push(arrives_at, ARRIVAL, dup)
         return dup
 
@@ -519,7 +531,7 @@ class Network:
         _check_segment(segment)
         src_host = self.host(src)
         dst_host = self.host(dst)
-        return self._transmit(src_host, dst_host.address, segment)
+        return self._transmit(src_host, Destination((dst_host.address, segment.dst_port)), segment)
 
     def set_link(self, a: str, b: str, *, delay: float | None = None, loss: float = 0.0,
                  duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0) -> None:

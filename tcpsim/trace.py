@@ -6,6 +6,7 @@ Recording is cheap on purpose: records store values and format only when asked.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Iterator
 
 from .segment import Segment
@@ -163,7 +164,21 @@ class Trace:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.records: list[Any] = []
-        self.packets: list[Packet] = []
+        self._packets: list[Packet] = []
+        self._scanned = 0                 # records already searched for packets
+
+    @property
+    def packets(self) -> list[Packet]:
+        """The packets among the records, in send order (the list grows as they do).
+
+        Found when asked, not kept as each is sent: that costs an append per segment
+        on the hot path, and most runs never ask."""
+        records = self.records
+        n = len(records)
+        if self._scanned < n:
+            self._packets.extend(r for r in islice(records, self._scanned, n) if r.kind == "segment")
+            self._scanned = n
+        return self._packets
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.records)
