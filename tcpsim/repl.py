@@ -18,6 +18,8 @@ import cmd
 import difflib
 import errno as E
 import io
+import signal
+import threading
 from typing import Any, TextIO
 
 from .config import Config
@@ -87,6 +89,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         self.failed = False
         self.last_error = ""
         self.busy = False
+        self.interrupted = False       # Ctrl-C during a command: it stops between two events
         self.stopped = False
         self._line = ""
         self._kind: str | None = None
@@ -139,6 +142,8 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         """Run one line; any error becomes one printed line and the session goes on."""
         self.failed = False
         self._kind = None
+        self.interrupted = False
+        previous = self._catch_ctrl_c()
         try:
             check_plain(line)
             line = strip_comment(line)
@@ -154,9 +159,30 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         except Exception as exc:     # a bug must not end the session: say it in one line
             self.error(f"internal error, please report it: {type(exc).__name__}: {exc}")
             return False
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         if self._kind is not None:
             self.history.append((self._line, self._kind))
         return bool(stop)
+
+    def _catch_ctrl_c(self) -> Any:
+        """While a command runs, Ctrl-C sets ``interrupted`` (the loops that run events
+        stop at the next event boundary) instead of raising in the middle of an event,
+        which would leave a segment half processed.  Returns the handler to put back
+        (None where signals cannot be caught: outside the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def interrupt(signum: int, frame: Any) -> None:
+            if self.interrupted:       # a second Ctrl-C before the loop saw the first:
+                raise KeyboardInterrupt    # the command is stuck elsewhere; leave as before
+            self.interrupted = True
+
+        try:
+            return signal.signal(signal.SIGINT, interrupt)
+        except (ValueError, OSError):
+            return None
 
     def emptyline(self) -> bool:
         """An empty line repeats ``step``."""

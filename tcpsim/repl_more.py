@@ -67,6 +67,8 @@ class MoreCommands:
         n = parse_int(arg, "N", 1) if arg.strip() else 1
         end = self.net.now + DAY
         for i in range(min(n, MAX_EVENTS)):
+            if self.stop_on_ctrl_c():
+                return
             if self.after(end):
                 self.say(f"stopped after {i} steps, a virtual day ahead (a zero-window probe "
                          "goes on forever); 'step N' to go on")
@@ -82,6 +84,16 @@ class MoreCommands:
 
     do_s = do_step
 
+    def stop_on_ctrl_c(self) -> bool:
+        """Was Ctrl-C pressed during this command?  Then say so: the loop stops here,
+        between two events, and the session goes on."""
+        if not self.interrupted:
+            return False
+        self.interrupted = False
+        self.say(f"interrupted (Ctrl-C) at t={fmt_time(self.net.now_ticks)}, between two events; "
+                 "the session goes on")
+        return True
+
     def after(self, end: float) -> bool:
         """Is the next event later than virtual time ``end``?"""
         nxt = self.world.next_event_time()
@@ -96,6 +108,8 @@ class MoreCommands:
             raise UsageError("no blocked call to wait for (see 'calls'); use 'step' or 'run'")
         end = self.net.now + DAY
         for _ in range(MAX_EVENTS):
+            if self.stop_on_ctrl_c():
+                return
             if self.after(end):
                 self.say("a virtual day passed and the call is still blocked; 'next' to go on")
                 return
@@ -120,6 +134,8 @@ class MoreCommands:
         start = self.net.now_ticks
         limit = self.horizon() if until is None else until
         while count < MAX_EVENTS:
+            if self.stop_on_ctrl_c():
+                break
             event, _, hit = self.advance(verbose=False, until=limit)
             if event is None:
                 if until is None and self.world.next_event_time() is not None:

@@ -250,17 +250,14 @@ class World:
         return when is not None and when == net.now_ticks and net._queue[0][2] == WAKE
 
     def next_event_time(self) -> float | None:
-        """When the next event will run: the earliest arrival or armed timer (None: idle).
+        """When the next event will run (None: nothing is scheduled).
 
-        Read from public state (in-flight packets, ``ConnectionInfo.timers``), so a
-        cancelled timer still queued inside the network is not announced.  Wake-ups
-        are not counted: the REPL settles them before it shows a prompt.
+        The network's own answer: it skips cancelled timers and packets no longer in
+        flight without a scan of everything queued, so a step costs the same with one
+        packet in flight or a hundred thousand.  Wake-ups at this instant do not show:
+        the REPL settles them before it shows a prompt.
         """
-        times = [p.arrives_at for p in self.net.in_flight]
-        for host in self.net.hosts.values():
-            for info in host.connections():
-                times.extend(t for _, t in info.timers)
-        return min(times) if times else None
+        return self.net.next_time()
 
     def settle(self) -> None:
         """Let processes woken at this instant run, so a call that can return has returned."""

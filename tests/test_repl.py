@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
+import signal
 import shutil
 import string
 import tempfile
@@ -571,3 +573,63 @@ def test_stepping_names_each_packet_once_not_the_whole_trace_each_step(s, monkey
     # after 'back' the session is replayed on a new trace: named afresh, still right
     s.run("back")
     assert "ACK seq=J+1 ack=K+1" in s.run("ladder")
+
+
+def _ctrl_c_on_call(repl, n: int, monkeypatch) -> None:
+    """Press Ctrl-C (a real SIGINT) while the REPL's n-th event of a command runs."""
+    advance = repl.advance
+    calls = []
+
+    def pressed(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            signal.raise_signal(signal.SIGINT)
+        return advance(*args, **kwargs)
+
+    monkeypatch.setattr(repl, "advance", pressed)
+
+
+def test_ctrl_c_during_a_run_stops_it_between_events_and_the_session_goes_on(s, monkeypatch):
+    before = signal.getsignal(signal.SIGINT)
+    s.lines(*HANDSHAKE)
+    _ctrl_c_on_call(s.repl, 2, monkeypatch)
+    text = s.run("run")
+    assert "interrupted (Ctrl-C)" in text and "ran 2 events" in text
+    assert signal.getsignal(signal.SIGINT) is before        # put back after the command
+    monkeypatch.undo()
+    # the world stopped between two events: the rest of the handshake runs as usual
+    assert "ran 1 event" in s.run("run")
+    assert [c.state for c in s.repl.world.net.host("client").connections()] == [State.ESTABLISHED]
+
+
+def test_ctrl_c_during_step_n_stops_the_steps(s, monkeypatch):
+    s.lines(*HANDSHAKE)
+    _ctrl_c_on_call(s.repl, 1, monkeypatch)
+    text = s.run("step 3")
+    assert "interrupted (Ctrl-C)" in text
+    assert text.count(" arrives") == 1
+
+
+def test_a_second_ctrl_c_leaves_a_command_that_does_not_stop(s, monkeypatch):
+    def stuck(arg):
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(s.repl, "do_ladder", stuck)
+    with pytest.raises(KeyboardInterrupt):
+        s.run("ladder")
+
+
+def test_running_does_not_scan_the_packets_in_flight_at_each_event(s, monkeypatch):
+    from tcpsim.network import Network
+
+    s.lines("config mss=1 recv_buffer=100000 send_buffer=100000", *HANDSHAKE, "run",
+            "send client --bytes 5000")
+    scans = []
+    original = Network.in_flight
+    monkeypatch.setattr(Network, "in_flight", property(lambda net: scans.append(1) or original.fget(net)))
+    start = s.out.tell()
+    s.repl.onecmd("run for 0.05")            # thousands of one-octet segments arrive
+    ran = re.search(r"ran (\d+) events", s.out.getvalue()[start:])
+    assert ran and int(ran.group(1)) >= 5000
+    assert scans == []
