@@ -548,9 +548,10 @@ class Connection(Sender):
                 self.snd_nxt = self.snd_una
             elif ack == self.snd_una and self.snd_buf and self.buf_seq == ack:
                 # The probe was refused: its octet is unsent again, so the persist
-                # timer (not the retransmission timer) sends the next probe.  (Our ACKs
-                # stay acceptable to the zero window either way: _send_ack stops SEQ
-                # at the window's end.)
+                # timer (not the retransmission timer) sends the next probe, as BSD's
+                # tcp_output pulls SND.NXT back to SND.UNA while the window is zero.
+                # (Our ACKs stay acceptable to the zero window either way: _send_ack
+                # stops SEQ at the window's end.)
                 self.snd_nxt = self.snd_una
 
     def _learn_mss(self, seg: Segment) -> None:

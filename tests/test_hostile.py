@@ -199,9 +199,19 @@ SCENARIOS = {
 }
 
 
-def in_state(state: State, seed: int = 7) -> tuple[Runner, str, Connection]:
+# Configs the forged segments meet: the SPEC's defaults, Linux's, and the options that change
+# how an endpoint answers (delayed ACKs and Nagle; throttled challenge and out-of-window ACKs).
+PRESETS = {
+    "default": Config(),
+    "linux": Config.linux(),
+    "delayed-ack-nagle": Config(delayed_ack=True, nagle=True),
+    "throttled": Config(challenge_ack_limit=2, oow_ack_interval=0.5, reset_with_ack=True),
+}
+
+
+def in_state(state: State, seed: int = 7, config: Config | None = None) -> tuple[Runner, str, Connection]:
     host, lines = SCENARIOS[state]
-    runner = Runner(new_network(seed, Config())).run_all(
+    runner = Runner(new_network(seed, config or Config())).run_all(
         [Command(c.verb, (Pick(c.args[0][1:]),)) if c.args and str(c.args[0]).startswith("@")
          else c for c in map(Command.parse, lines)])
     conns = [s.connection for s in runner.sockets[host] if s.connection is not None]
@@ -210,17 +220,18 @@ def in_state(state: State, seed: int = 7) -> tuple[Runner, str, Connection]:
     return runner, host, conn
 
 
+@pytest.mark.parametrize("preset", list(PRESETS))
 @pytest.mark.parametrize("state", list(SCENARIOS), ids=str)
-def test_scenarios_reach_their_state(state):
-    runner, _, conn = in_state(state)
+def test_scenarios_reach_their_state(state, preset):
+    runner, _, conn = in_state(state, config=PRESETS[preset])
     assert conn.state is state
     runner.close()
 
 
 @settings(max_examples=examples("scenario"))
-@given(state=st.sampled_from(list(SCENARIOS)), data=st.data())
-def test_forged_segments_in_every_state(state, data):
-    runner, target, conn = in_state(state)
+@given(state=st.sampled_from(list(SCENARIOS)), preset=st.sampled_from(list(PRESETS)), data=st.data())
+def test_forged_segments_in_every_state(state, preset, data):
+    runner, target, conn = in_state(state, config=PRESETS[preset])
     peer = HOSTS[1 - HOSTS.index(target)]
     try:
         for _ in range(data.draw(st.integers(1, 6), label="segments")):
