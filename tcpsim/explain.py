@@ -266,7 +266,7 @@ def explain(last: Any, net: Any, naming: Any, lang: str = "en") -> list[str]:
         ex.say("drop", id=p.id)
         for host in net.hosts.values():
             for info in host.connections():
-                if info.local == (p.src_addr, p.segment.src_port):
+                if info.local == (p.src_addr, p.src_port):
                     for name, t in info.timers:
                         if name == "retransmission":
                             ex.say("drop_timer", host=p.src, time=f"{t:.6f}")
@@ -320,11 +320,11 @@ def _why(ex: Explainer, event: Any, changes: list, sent: list, net: Any) -> None
         return
     if changes:
         return
-    seg = p.segment
+    seg = p
     flags = seg.flags
     replies = [r for r in sent if r.src == p.dst]
     reply = replies[0] if replies else None
-    rflags = reply.segment.flags if reply is not None else 0
+    rflags = reply.flags if reply is not None else 0
     if flags & RST:
         if reply is not None and rflags & ACK:
             ex.say("challenge_rst", host=p.dst)
@@ -345,9 +345,9 @@ def _why(ex: Explainer, event: Any, changes: list, sent: list, net: Any) -> None
     elif flags & SYN and reply is not None:
         ex.say("challenge_syn", host=p.dst)
     elif seg.payload:
-        if reply is not None and reply.segment.ack == seg.seq:
+        if reply is not None and reply.ack == seg.seq:
             ex.say("window_full", host=p.dst)
-        elif reply is not None and seq_lt(reply.segment.ack, seg.seq):
+        elif reply is not None and seq_lt(reply.ack, seg.seq):
             ex.say("out_of_order", host=p.dst)
         elif _delivered_before(net, p):
             ex.say("unacceptable", host=p.dst)
@@ -357,7 +357,7 @@ def _why(ex: Explainer, event: Any, changes: list, sent: list, net: Any) -> None
                 ex.say("data_acked", id=reply.id)
             else:
                 ex.say("data_delayed")
-    elif reply is not None and rflags == ACK and not reply.segment.payload:
+    elif reply is not None and rflags == ACK and not reply.payload:
         ex.say("unacceptable", host=p.dst)
     elif flags & ACK:
         ex.say("ack", host=p.dst)
@@ -367,16 +367,16 @@ def _why(ex: Explainer, event: Any, changes: list, sent: list, net: Any) -> None
 
 def _delivered_before(net: Any, p: Any) -> bool:
     """Did the same data (same sender, sequence number and length) arrive before ``p``?"""
-    seg = p.segment
+    seg = p
     return any(q.id != p.id and q.fate == "delivered" and q.src == p.src and q.dst == p.dst
-               and q.segment.seq == seg.seq and len(q.segment.payload) == len(seg.payload)
-               and q.segment.src_port == seg.src_port and q.arrives_at_ticks <= p.arrives_at_ticks
+               and q.seq == seg.seq and len(q.payload) == len(seg.payload)
+               and q.src_port == seg.src_port and q.arrives_at_ticks <= p.arrives_at_ticks
                for q in net.trace.packets)
 
 
 def _state_of(net: Any, p: Any) -> State | None:
     """The state now of the receiver's connection for packet ``p`` (None if it has none)."""
-    seg = p.segment
+    seg = p
     for info in net.hosts[p.dst].connections():
         if info.local[1] == seg.dst_port and info.remote == (p.src_addr, seg.src_port):
             return info.state

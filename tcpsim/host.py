@@ -10,11 +10,11 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable
 
 from .connection import Connection, closed_reply, listen_reply
-from .segment import Segment
+from .segment import Segment, SegmentFields
 from .states import CLOSED, ESTABLISHED, LISTEN, State
-from .network import TIMER, Destination
+from .network import TIMER
 from .tcb import ConnectionInfo
-from .trace import StateChange, TimerRecord
+from .trace import Packet, StateChange, TimerRecord
 
 if TYPE_CHECKING:
     from .network import Network
@@ -122,8 +122,11 @@ class Host:
 
     # -- the Sink a Connection talks through ----------------------------------------------
 
-    def emit(self, conn: Connection, seg: Segment) -> None:
-        self.net._transmit(self, conn, seg)
+    def emit(self, conn: Connection, flags: int, seq: int, ack: int, window: int,
+             payload: bytes, mss: int | None) -> None:
+        remote = conn.remote
+        self.net._transmit(self, remote[0], conn.local[1], remote[1], conn.id, flags, seq, ack,
+                           window, payload, mss)
 
     def schedule(self, conn: Connection, deadline: int) -> None:
         self.net._push(deadline, TIMER, conn)
@@ -138,6 +141,8 @@ class Host:
                       event: Any = None) -> None:
         trace = self.net.trace
         if trace.enabled:
+            if type(cause) is Packet:               # the record keeps the segment, as a value
+                cause = cause.segment
             trace.records.append(StateChange(self.net._now, self.name, conn.id, conn.local,
                                              conn.remote, old, new, cause, event))
         owner = conn.owner
@@ -171,7 +176,7 @@ class Host:
 
     # -- demultiplexing -------------------------------------------------------------------
 
-    def _receive(self, seg: Segment, src_addr: str) -> None:
+    def _receive(self, seg: SegmentFields, src_addr: str) -> None:
         """A segment arrived from ``src_addr``: hand it to its connection, listener or RST."""
         conn = self._conns.get((seg.dst_port, src_addr, seg.src_port))
         if conn is not None:
@@ -187,7 +192,7 @@ class Host:
             reply = closed_reply(seg)
         if reply is not None:
             self.stats["rst_sent"] += 1
-            self.net._transmit(self, Destination((src_addr, seg.src_port)), reply)
+            self.net._send_segment(self, src_addr, reply)
 
     def _syn_to_listener(self, listener: Listener, seg: Segment, src_addr: str) -> None:
         if listener.full:

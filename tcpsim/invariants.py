@@ -106,7 +106,7 @@ def check_transitions(trace: Trace | Iterable[Any],
 def _check_not_closed(pkt: Packet, last: dict) -> None:
     if last.get((pkt.src, pkt.conn_id)) is not State.CLOSED:
         return
-    if pkt.segment.flags & Flags.RST and last.get((pkt.src, pkt.conn_id, "closed at")) == pkt.sent_at_ticks:
+    if pkt.flags & Flags.RST and last.get((pkt.src, pkt.conn_id, "closed at")) == pkt.sent_at_ticks:
         return                          # ABORT's RST, sent as the connection closes
     _fail(f"{pkt}: sent by a connection of {pkt.src} that had reached CLOSED "
           f"(its TCB is deleted: nothing more may go out)")
@@ -119,7 +119,7 @@ def highest_sent(packets: Iterable[Packet], local: tuple[str, int],
     """The highest SEQ + SEG.LEN among the segments sent from ``local`` to ``remote``."""
     best = None
     for p in packets:
-        seg = p.segment
+        seg = p
         if (p.src_addr, seg.src_port) == local and (p.dst_addr, seg.dst_port) == remote:
             end = (seg.seq + seg.seg_len) & MASK
             if best is None or seq_gt(end, best):
@@ -187,7 +187,7 @@ def check_acks(packets: Iterable[Packet], ignore: Collection[int] = (),
     if ledger is None:
         ledger = SentLedger()
     for p in packets:
-        seg = p.segment
+        seg = p
         ends = (p.src_addr, seg.src_port, p.dst_addr, seg.dst_port)
         forged = p.id in ignore or p.duplicate_of in ignore or p.duplicate_of in ledger.forged_ids
         if forged:
@@ -282,13 +282,12 @@ def check_isn_shift(a: Trace, b: Trace, shift: int) -> None:
         if x.kind != y.kind:
             _fail(f"ISN shift {shift}: record {i} is {x} vs {y}")
         if x.kind == "segment":
-            sx, sy = x.segment, y.segment
-            same = (x.src, x.dst, x.sent_at_ticks, x.arrives_at_ticks, x.fate, sx.src_port,
-                    sx.dst_port, int(sx.flags), sx.window, sx.payload, sx.mss) == \
-                   (y.src, y.dst, y.sent_at_ticks, y.arrives_at_ticks, y.fate, sy.src_port,
-                    sy.dst_port, int(sy.flags), sy.window, sy.payload, sy.mss)
-            if not same or not _same_mod(sx.seq, sy.seq, shift) \
-                    or not _same_mod(sx.ack, sy.ack, shift):
+            same = (x.src, x.dst, x.sent_at_ticks, x.arrives_at_ticks, x.fate, x.src_port,
+                    x.dst_port, int(x.flags), x.window, x.payload, x.mss) == \
+                   (y.src, y.dst, y.sent_at_ticks, y.arrives_at_ticks, y.fate, y.src_port,
+                    y.dst_port, int(y.flags), y.window, y.payload, y.mss)
+            if not same or not _same_mod(x.seq, y.seq, shift) \
+                    or not _same_mod(x.ack, y.ack, shift):
                 _fail(f"ISN shift {shift}: packet {i} differs beyond the shift:\n  {x}\n  {y}")
         elif x.kind == "state":
             if (x.time, x.host, x.conn_id, x.old, x.new) != (y.time, y.host, y.conn_id, y.old, y.new):

@@ -26,7 +26,6 @@ from .timers import TICKS_PER_SECOND, to_ticks
 from .trace import Packet, Trace, fmt_time
 
 if TYPE_CHECKING:
-    from .connection import Connection
     from .host import Host
     from .process import Process
 
@@ -57,17 +56,6 @@ class Link:
                 f"duplicate={self.duplicate}, reorder={self.reorder}, corrupt={self.corrupt})")
 
 
-class Destination:
-    """Where a segment that belongs to no connection goes (an injected one, a RST
-    answering a stray segment): what ``_transmit`` reads of a Connection."""
-
-    __slots__ = ("remote", "id")
-
-    def __init__(self, remote: tuple[str, int]) -> None:
-        self.remote = remote
-        self.id = 0
-
-
 class Event:
     """What one ``Network.step()`` did; ``str()`` is one human line."""
 
@@ -94,7 +82,7 @@ class Event:
             p = self.packet
             assert p is not None
             what = "arrives" if p.fate == "delivered" else f"is dropped ({p.reason})"
-            return f"{t} {p.dst} <- {p.src}: #{p.id} {p.segment} {what}"
+            return f"{t} {p.dst} <- {p.src}: #{p.id} {p.format()} {what}"
         return f"{t} {self.host}: {self.detail}"
 
 
@@ -300,14 +288,13 @@ class Network:
                 if obj.corrupted:
                     self._arrive(obj)
                 else:
-                    obj.fate = "delivered"
-                    seg = obj.segment
+                    obj.fate = "delivered"        # the packet is the segment the engine reads
                     host = self._by_addr[obj.dst_addr]
-                    conn = host._conns.get((seg.dst_port, obj.src_addr, seg.src_port))
+                    conn = host._conns.get((obj.dst_port, obj.src_addr, obj.src_port))
                     if conn is not None:
-                        conn.segment_arrives(seg, when)
+                        conn.segment_arrives(obj, when)
                     else:
-                        host._receive(seg, obj.src_addr)
+                        host._receive(obj, obj.src_addr)
             elif self._run_entry(when, kind, obj, False) is None:
                 continue
             count += 1
@@ -397,10 +384,15 @@ class Network:
         for host in self.hosts.values():
             host._routes.clear()
 
-    def _transmit(self, src: "Host", to: "Connection | Destination", seg: Segment) -> Packet:
-        """Put a segment on the link from ``src`` to ``to.remote``; faults are decided here."""
-        dst_addr = to.remote[0]
-        conn_id = to.id
+    def _send_segment(self, src: "Host", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
+        """Put a Segment value on the wire (an injected one, a RST for a stray segment)."""
+        return self._transmit(src, dst_addr, seg.src_port, seg.dst_port, conn_id, seg.flags,
+                              seg.seq, seg.ack, seg.window, seg.payload, seg.mss)
+
+    def _transmit(self, src: "Host", dst_addr: str, src_port: int, dst_port: int, conn_id: int,
+                  flags: int, seq: int, ack: int, window: int, payload: bytes,
+                  mss: int | None) -> Packet:
+        """Put a segment on the link from ``src`` to ``dst_addr``; faults are decided here."""
         route = src._routes.get(dst_addr)
         if route is None:
             route = self._route(src, dst_addr)
@@ -411,12 +403,19 @@ class Network:
         arrives = now + delay
         # Packet(...), inline (this runs for every segment; a class call costs ~100 ns more)
         pkt = _new_packet(Packet)
+        pkt.src_port = src_port
+        pkt.dst_port = dst_port
+        pkt.seq = seq
+        pkt.ack = ack
+        pkt.flags = flags
+        pkt.window = window
+        pkt.payload = payload
+        pkt.mss = mss
         pkt.id = pid
         pkt.src = src.name
         pkt.dst = dst_name
         pkt.src_addr = src.address
         pkt.dst_addr = dst_addr
-        pkt.segment = seg
         pkt.sent_at_ticks = now
         pkt.arrives_at_ticks = arrives
         pkt.fate = "in flight"
@@ -462,7 +461,7 @@ class Network:
     def _copy(self, pkt: Packet, arrives_at: int) -> Packet:
         pid = self._next_packet
         self._next_packet = pid + 1
-        dup = Packet(pid, pkt.src, pkt.dst, pkt.src_addr, pkt.dst_addr, pkt.segment,
+        dup = Packet(pid, pkt.src, pkt.dst, pkt.src_addr, pkt.dst_addr, pkt,
                      self._now, arrives_at, pkt.conn_id)
         dup.duplicate_of = pkt.id
         dup.corrupted = pkt.corrupted
@@ -478,13 +477,12 @@ class Network:
             self.stats["bad_checksum"] += 1
             return
         pkt.fate = "delivered"
-        seg = pkt.segment
         host = self._by_addr[pkt.dst_addr]
-        conn = host._conns.get((seg.dst_port, pkt.src_addr, seg.src_port))
+        conn = host._conns.get((pkt.dst_port, pkt.src_addr, pkt.src_port))
         if conn is not None:                   # the common case, without a call to the host
-            conn.segment_arrives(seg, self._now)
+            conn.segment_arrives(pkt, self._now)
         else:
-            host._receive(seg, pkt.src_addr)
+            host._receive(pkt, pkt.src_addr)
 
     # -- looking at and meddling with the wire ---------------------------------------
 
@@ -531,7 +529,7 @@ class Network:
         _check_segment(segment)
         src_host = self.host(src)
         dst_host = self.host(dst)
-        return self._transmit(src_host, Destination((dst_host.address, segment.dst_port)), segment)
+        return self._send_segment(src_host, dst_host.address, segment)
 
     def set_link(self, a: str, b: str, *, delay: float | None = None, loss: float = 0.0,
                  duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0) -> None:

@@ -46,7 +46,7 @@ class Naming:
     def packet(self, p: Any) -> str:
         """The segment of packet ``p`` as one line, its numbers named."""
         seq, ack = self.conversations().namer(self.mode)(p)
-        return p.segment.format(lambda _: seq, lambda _: ack)
+        return p.format(lambda _: seq, lambda _: ack)
 
     def tcb(self, local: tuple[str, int], remote: tuple[str, int], n: int, sending: bool) -> str:
         """A TCB variable: SND.* named from the local side's ISN, RCV.* from the remote's."""
@@ -61,7 +61,7 @@ class Naming:
 
 def fmt_packet(p: Any, naming: Naming) -> str:
     """``#3 client:32768 -> server:80 ACK seq=J+1 ack=K+1 win=65535``."""
-    seg = p.segment
+    seg = p
     dup = f" (copy of #{p.duplicate_of})" if p.duplicate_of is not None else ""
     return f"#{p.id} {p.src}:{seg.src_port} -> {p.dst}:{seg.dst_port} {naming.packet(p)}{dup}"
 

@@ -78,7 +78,7 @@ class Breakpoint:
             ok = r.kind == "state" and r.new is self.value
             host = getattr(r, "host", None)
         elif self.kind == "flag":
-            ok = r.kind == "segment" and r.segment.flags & self.value == self.value
+            ok = r.kind == "segment" and r.flags & self.value == self.value
             host = getattr(r, "src", None)
         else:
             ok = (r.kind == "call" and r.phase in ("return", "raise")

@@ -43,11 +43,45 @@ def _plain(n: int) -> str:
     return str(n)
 
 
-class _Fields:
+class SegmentFields:
+    """The header fields a segment carries, and what follows from them.
+
+    Two kinds of object have them: a ``Segment`` (an immutable value) and a
+    ``trace.Packet`` (one segment on the wire, which is also where it goes and what
+    became of it).  The engine reads only these fields, so it takes either.
+    """
+
     __slots__ = ("src_port", "dst_port", "seq", "ack", "flags", "window", "payload", "mss")
 
+    @property
+    def seg_len(self) -> int:
+        """SEG.LEN: octets of payload, plus one each for SYN and FIN."""
+        return len(self.payload) + (self.flags & 1) + ((self.flags >> 1) & 1)
 
-class Segment(_Fields):
+    def replace(self, **changes: object) -> "Segment":
+        """A Segment with these fields, some changed, like ``dataclasses.replace``."""
+        fields = {name: getattr(self, name) for name in SegmentFields.__slots__}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"Segment has no field {sorted(unknown)[0]!r}")
+        fields.update(changes)
+        return Segment(**fields)  # type: ignore[arg-type]
+
+    def format(self, seq_name: Naming = _plain, ack_name: Naming = _plain) -> str:
+        """One line: ``SYN,ACK seq=K ack=J+1 win=65535``, numbers named by the given namings."""
+        flags = self.flags
+        parts = [flag_names(flags), f"seq={seq_name(self.seq)}"]
+        if flags & 16:
+            parts.append(f"ack={ack_name(self.ack)}")
+        parts.append(f"win={self.window}")
+        if self.payload:
+            parts.append(f"len={len(self.payload)}")
+        if self.mss is not None:
+            parts.append(f"mss={self.mss}")
+        return " ".join(parts)
+
+
+class Segment(SegmentFields):
     """One TCP segment: an immutable value, built with keywords.
 
     ``payload`` is bytes; ``mss`` is the MSS option's value (SYNs only) or None.
@@ -75,20 +109,6 @@ class Segment(_Fields):
 
     __delattr__ = __setattr__  # type: ignore[assignment]
 
-    @property
-    def seg_len(self) -> int:
-        """SEG.LEN: octets of payload, plus one each for SYN and FIN."""
-        return len(self.payload) + (self.flags & 1) + ((self.flags >> 1) & 1)
-
-    def replace(self, **changes: object) -> "Segment":
-        """A copy with some fields changed, like ``dataclasses.replace``."""
-        fields = {name: getattr(self, name) for name in _Fields.__slots__}
-        unknown = set(changes) - set(fields)
-        if unknown:
-            raise TypeError(f"Segment has no field {sorted(unknown)[0]!r}")
-        fields.update(changes)
-        return Segment(**fields)  # type: ignore[arg-type]
-
     def _key(self) -> tuple:
         return (self.src_port, self.dst_port, self.seq, self.ack, int(self.flags),
                 self.window, self.payload, self.mss)
@@ -108,30 +128,17 @@ class Segment(_Fields):
         return (f"Segment(src_port={self.src_port}, dst_port={self.dst_port}, seq={self.seq}, "
                 f"ack={self.ack}, flags={Flags(self.flags & 63)!r}, window={self.window}{extra})")
 
-    def format(self, seq_name: Naming = _plain, ack_name: Naming = _plain) -> str:
-        """One line: ``SYN,ACK seq=K ack=J+1 win=65535``, numbers named by the given namings."""
-        flags = self.flags
-        parts = [flag_names(flags), f"seq={seq_name(self.seq)}"]
-        if flags & 16:
-            parts.append(f"ack={ack_name(self.ack)}")
-        parts.append(f"win={self.window}")
-        if self.payload:
-            parts.append(f"len={len(self.payload)}")
-        if self.mss is not None:
-            parts.append(f"mss={self.mss}")
-        return " ".join(parts)
-
     def __str__(self) -> str:
         return self.format()
 
 
-_new_fields = _Fields.__new__
+_new_fields = SegmentFields.__new__
 
 
 def make_segment(src_port: int, dst_port: int, seq: int, ack: int, flags: int, window: int,
                  payload: bytes = b"", mss: int | None = None) -> Segment:
-    """Build a Segment positionally: the engine's fast path (no keyword parsing)."""
-    self = _new_fields(_Fields)
+    """Build a Segment positionally (no keyword parsing)."""
+    self = _new_fields(SegmentFields)
     self.src_port = src_port
     self.dst_port = dst_port
     self.seq = seq

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config
 from .fsm import GIVE_UP, TIMEOUT_2MSL, Input
-from .segment import Segment, _Fields, _new_fields
 from .seqnum import HALF, MASK, seq_diff
 from .states import FIN_WAIT_1, SYN_RECEIVED, SYN_SENT, State
 from .tcb import TCB
@@ -27,9 +26,15 @@ MAX_WINDOW = 65535          # no window scaling: the 16-bit field is the limit
 
 
 class Sink(Protocol):
-    """What a connection needs from the world around it."""
+    """What a connection needs from the world around it.
 
-    def emit(self, conn: "Connection", seg: Segment) -> None: ...
+    ``emit`` is told the header of a segment to send from ``conn.local`` to
+    ``conn.remote``; the sink makes of it what its world needs (the network, a
+    ``trace.Packet``: one object per segment, which is also its record).  What
+    arrives is any ``SegmentFields``: a Segment, or that Packet."""
+
+    def emit(self, conn: "Connection", flags: int, seq: int, ack: int, window: int,
+             payload: bytes, mss: int | None) -> None: ...
     def schedule(self, conn: "Connection", deadline: int) -> None: ...
     def state_changed(self, conn: "Connection", old: State, new: State, cause: Any,
                       event: Input) -> None: ...
@@ -72,7 +77,7 @@ class Sender(TCB):
         return wnd if wnd < MAX_WINDOW else MAX_WINDOW
 
     def _emit(self, flags: int, seq: int, ack: int, payload: bytes, mss: int | None = None) -> None:
-        """Build one segment and hand it to the sink; any ACK we send clears a pending one."""
+        """Hand one segment's header to the sink; any ACK we send clears a pending one."""
         if flags & RST:
             wnd = 0
         else:
@@ -84,18 +89,7 @@ class Sender(TCB):
                 self.ack_pending = False
                 self.delack_count = 0
                 self.t_delack = None
-        # segment.make_segment, inline: this runs for every segment sent
-        seg = _new_fields(_Fields)
-        seg.src_port = self.local[1]
-        seg.dst_port = self.remote[1]
-        seg.seq = seq
-        seg.ack = ack
-        seg.flags = flags
-        seg.window = wnd
-        seg.payload = payload
-        seg.mss = mss
-        seg.__class__ = Segment
-        self.sink.emit(self, seg)
+        self.sink.emit(self, flags, seq, ack, wnd, payload, mss)
 
     def _send_ack(self, now: int) -> None:
         """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with SEQ no further than the peer's window

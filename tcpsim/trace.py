@@ -9,7 +9,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any, Iterator
 
-from .segment import Segment
+from .segment import Segment, SegmentFields, make_segment
 from .states import State
 from .timers import TICKS_PER_SECOND
 
@@ -23,29 +23,33 @@ def fmt_addr(addr: tuple[str, int]) -> str:
     return f"{addr[0]}:{addr[1]}"
 
 
-class Packet:
-    """One segment on the wire: who sent it to whom, when, and what became of it.
+class Packet(SegmentFields):
+    """One segment on the wire: its header fields, who sent it to whom, when, and what
+    became of it.  (One object per segment: it travels, it is what the receiving
+    engine reads, and it is the trace's record.)
 
-    ``fate`` is ``"in flight"``, ``"delivered"`` or ``"dropped"``; ``reason``
-    says why a dropped packet was dropped (``"lost"``, ``"bad checksum"``,
-    ``"dropped by hand"``, ``"no route"``); ``corrupted`` is True for a packet
-    the link damaged; ``duplicate_of`` names the packet this one copies.
+    ``segment`` is the Segment it carries, as a value.  ``fate`` is ``"in flight"``,
+    ``"delivered"`` or ``"dropped"``; ``reason`` says why a dropped packet was dropped
+    (``"lost"``, ``"bad checksum"``, ``"dropped by hand"``, ``"no route"``);
+    ``corrupted`` is True for a packet the link damaged; ``duplicate_of`` names the
+    packet this one copies.  Packets compare by identity, segments by value.
     """
 
     # (network.Network._transmit builds these inline: a new field goes there too)
-    __slots__ = ("id", "src", "dst", "src_addr", "dst_addr", "segment", "sent_at_ticks",
+    __slots__ = ("id", "src", "dst", "src_addr", "dst_addr", "sent_at_ticks",
                  "arrives_at_ticks", "fate", "reason", "corrupted", "duplicate_of", "conn_id")
 
     kind = "segment"
 
     def __init__(self, pid: int, src: str, dst: str, src_addr: str, dst_addr: str,
-                 segment: Segment, sent_at: int, arrives_at: int, conn_id: int = 0) -> None:
+                 segment: SegmentFields, sent_at: int, arrives_at: int, conn_id: int = 0) -> None:
+        for name in SegmentFields.__slots__:
+            setattr(self, name, getattr(segment, name))
         self.id = pid
         self.src = src
         self.dst = dst
         self.src_addr = src_addr
         self.dst_addr = dst_addr
-        self.segment = segment
         self.sent_at_ticks = sent_at
         self.arrives_at_ticks = arrives_at
         self.fate = "in flight"
@@ -53,6 +57,12 @@ class Packet:
         self.corrupted = False
         self.duplicate_of: int | None = None
         self.conn_id = conn_id
+
+    @property
+    def segment(self) -> Segment:
+        """The segment it carries (a Segment value, equal each time it is asked for)."""
+        return make_segment(self.src_port, self.dst_port, self.seq, self.ack, self.flags,
+                            self.window, self.payload, self.mss)
 
     @property
     def sent_at(self) -> float:
@@ -72,11 +82,10 @@ class Packet:
         return f"<Packet {self}>"
 
     def __str__(self) -> str:
-        seg = self.segment
         fate = self.fate if not self.reason else f"{self.fate}: {self.reason}"
         dup = f" (duplicate of #{self.duplicate_of})" if self.duplicate_of is not None else ""
-        return (f"#{self.id} {self.src}:{seg.src_port} -> {self.dst}:{seg.dst_port} {seg}"
-                f" [{fate}]{dup}")
+        return (f"#{self.id} {self.src}:{self.src_port} -> {self.dst}:{self.dst_port} "
+                f"{self.format()} [{fate}]{dup}")
 
 
 class StateChange:

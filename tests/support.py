@@ -6,6 +6,7 @@ from typing import Any
 
 from tcpsim import Config, Network, Segment, State
 from tcpsim.connection import Connection
+from tcpsim.segment import make_segment
 from tcpsim.seqnum import MASK
 
 SYN, FIN, RST, PSH, ACK = 2, 1, 4, 8, 16
@@ -20,8 +21,10 @@ class RecordingSink:
         self.changes: list[tuple[State, State]] = []
         self.fired: list[str] = []
 
-    def emit(self, conn: Any, seg: Segment) -> None:
-        self.sent.append(seg)
+    def emit(self, conn: Any, flags: int, seq: int, ack: int, window: int, payload: bytes,
+             mss: int | None) -> None:
+        self.sent.append(make_segment(conn.local[1], conn.remote[1], seq, ack, flags, window,
+                                      payload, mss))
 
     def schedule(self, conn: Any, deadline: int) -> None:
         self.timers.append(deadline)

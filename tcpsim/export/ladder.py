@@ -108,7 +108,7 @@ def _host_order(records: list[Any]) -> list[str]:
     others: list[str] = []
     for r in records:
         if r.kind == "segment":
-            if r.segment.flags & 18 == 2 and r.src not in openers:   # SYN without ACK
+            if r.flags & 18 == 2 and r.src not in openers:   # SYN without ACK
                 openers.append(r.src)
             names = (r.src, r.dst)
         else:

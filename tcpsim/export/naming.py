@@ -103,7 +103,7 @@ class Conversations:
 
     def add(self, pkt: Any) -> None:
         """Take in the next packet of the trace (the REPL adds them as they are sent)."""
-        seg = pkt.segment
+        seg = pkt
         a = (pkt.src_addr, seg.src_port)
         b = (pkt.dst_addr, seg.dst_port)
         key = (a, b) if a <= b else (b, a)
@@ -139,7 +139,7 @@ class Conversations:
             return True
         if me.conn_id is not None:
             return False                   # another connection reusing the 4-tuple
-        seg = pkt.segment
+        seg = pkt
         return not (seg.flags & SYN and me.isn is not None and me.isn != seg.seq)
 
     def _new(self, pkt: Any, a: tuple[str, int], b: tuple[str, int]) -> Conversation:
@@ -157,13 +157,13 @@ class Conversations:
     def namer(self, naming: str) -> Callable[[Any], tuple[str, str]]:
         """A function from a Packet to its (seq, ack) text under ``naming``."""
         if naming == "absolute":
-            return lambda pkt: (str(pkt.segment.seq), str(pkt.segment.ack))
+            return lambda pkt: (str(pkt.seq), str(pkt.ack))
         if naming == "relative":
             names = self.relative_names
             return lambda pkt: names[pkt.id]
         if naming == "symbolic":
             def symbolic(pkt: Any) -> tuple[str, str]:
-                seg = pkt.segment
+                seg = pkt
                 conv = self.of_packet[pkt.id]
                 return (conv.sides[pkt.src_addr, seg.src_port].name(seg.seq),
                         conv.sides[pkt.dst_addr, seg.dst_port].name(seg.ack))
@@ -182,7 +182,7 @@ def segment_label(pkt: Any, seq: str, ack: str, show_window: bool = False) -> st
     The window is shown only when ``show_window`` (the sender advertises a
     window it had not before: a window update, or a zero window).
     """
-    seg = pkt.segment
+    seg = pkt
     flags = seg.flags
     parts = [flag_names(flags), "seq=" + seq]
     if seg.payload:

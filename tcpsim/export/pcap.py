@@ -91,7 +91,7 @@ def pcap_chunks(packets: Any) -> Iterator[bytes]:
     folds_of = _FOLDS.get
     from_bytes = int.from_bytes
     for pkt in packets:
-        seg = pkt.segment
+        seg = pkt
         key = (pkt.src_addr, pkt.dst_addr)
         src, dst, pseudo, ip_sum = paths.get(key) or _path(key[0], key[1], paths)
         payload = seg.payload
