@@ -23,7 +23,7 @@ from .config import Config
 from .segment import Segment
 from .seqnum import MASK
 from .timers import TICKS_PER_SECOND, to_ticks
-from .trace import Packet, Trace, fmt_time
+from .trace import Packet, Path, Trace, fmt_time
 
 if TYPE_CHECKING:
     from .host import Host
@@ -275,26 +275,28 @@ class Network:
                 if wire[0][0] > limit:
                     break
                 when, _, kind, obj = wire.popleft()
+                clean = True
             elif queue and queue[0][0] <= limit:
                 when, _, kind, obj = heappop(queue)
+                clean = False
             else:
                 break
             if kind == ARRIVAL:
-                # An arrival (most events are) is delivered here, without a call per event;
-                # _arrive is the same steps for a packet delivered by hand.
                 if obj.fate != "in flight" or obj.arrives_at_ticks != when:
                     continue
                 self._now = when
-                if obj.corrupted:
-                    self._arrive(obj)
+                if not clean:
+                    self._arrive(obj)           # from the heap: a faulty link may have damaged it
                 else:
+                    # Off the clean wire (most events are): delivered here, without a call
+                    # per event; _arrive is the same steps for any packet.
                     obj.fate = "delivered"        # the packet is the segment the engine reads
-                    host = self._by_addr[obj.dst_addr]
-                    conn = host._conns.get((obj.dst_port, obj.src_addr, obj.src_port))
+                    path = obj.path
+                    conn = path.host._conns.get((obj.dst_port, path.src_addr, obj.src_port))
                     if conn is not None:
                         conn.segment_arrives(obj, when)
                     else:
-                        host._receive(obj, obj.src_addr)
+                        path.host._receive(obj, path.src_addr)
             elif self._run_entry(when, kind, obj, False) is None:
                 continue
             count += 1
@@ -371,11 +373,12 @@ class Network:
     # -- the wire ------------------------------------------------------------------
 
     def _route(self, src: "Host", dst_addr: str) -> tuple:
-        """(destination host or None, its name, delay in ticks, Link or None), cached per host."""
+        """(destination host or None, Path, delay in ticks, Link or None), cached per host."""
         dst = self._by_addr.get(dst_addr)
         dst_name = dst.name if dst is not None else dst_addr
         link = self._links.get((src.name, dst_name))
-        route = (dst, dst_name, self._delay if link is None else link.delay,
+        route = (dst, Path(src.name, dst_name, src.address, dst_addr, dst),
+                 self._delay if link is None else link.delay,
                  link if link is not None and link.faulty else None)
         src._routes[dst_addr] = route
         return route
@@ -396,7 +399,7 @@ class Network:
         route = src._routes.get(dst_addr)
         if route is None:
             route = self._route(src, dst_addr)
-        dst, dst_name, delay, link = route
+        dst, path, delay, link = route
         now = self._now
         pid = self._next_packet
         self._next_packet = pid + 1
@@ -412,16 +415,10 @@ class Network:
         pkt.payload = payload
         pkt.mss = mss
         pkt.id = pid
-        pkt.src = src.name
-        pkt.dst = dst_name
-        pkt.src_addr = src.address
-        pkt.dst_addr = dst_addr
+        pkt.path = path
         pkt.sent_at_ticks = now
         pkt.arrives_at_ticks = arrives
         pkt.fate = "in flight"
-        pkt.reason = ""
-        pkt.corrupted = False
-        pkt.duplicate_of = None
         pkt.conn_id = conn_id
         trace = self.trace
         if trace.enabled:
@@ -463,6 +460,7 @@ class Network:
         self._next_packet = pid + 1
         dup = Packet(pid, pkt.src, pkt.dst, pkt.src_addr, pkt.dst_addr, pkt,
                      self._now, arrives_at, pkt.conn_id)
+        dup.path = pkt.path
         dup.duplicate_of = pkt.id
         dup.corrupted = pkt.corrupted
         if self.trace.enabled:

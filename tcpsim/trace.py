@@ -23,6 +23,20 @@ def fmt_addr(addr: tuple[str, int]) -> str:
     return f"{addr[0]}:{addr[1]}"
 
 
+class Path:
+    """Who sends to whom: host names and addresses, shared by the packets of one route;
+    ``host`` is the receiving Host (None when no host has the address)."""
+
+    __slots__ = ("src", "dst", "src_addr", "dst_addr", "host")
+
+    def __init__(self, src: str, dst: str, src_addr: str, dst_addr: str, host: Any = None) -> None:
+        self.src = src
+        self.dst = dst
+        self.src_addr = src_addr
+        self.dst_addr = dst_addr
+        self.host = host
+
+
 class Packet(SegmentFields):
     """One segment on the wire: its header fields, who sent it to whom, when, and what
     became of it.  (One object per segment: it travels, it is what the receiving
@@ -35,9 +49,10 @@ class Packet(SegmentFields):
     packet this one copies.  Packets compare by identity, segments by value.
     """
 
-    # (network.Network._transmit builds these inline: a new field goes there too)
-    __slots__ = ("id", "src", "dst", "src_addr", "dst_addr", "sent_at_ticks",
-                 "arrives_at_ticks", "fate", "reason", "corrupted", "duplicate_of", "conn_id")
+    # (network.Network._transmit builds these inline: a new field goes there too.  The
+    # last three are rarely set, so a new packet leaves them empty: see their properties.)
+    __slots__ = ("id", "path", "sent_at_ticks", "arrives_at_ticks", "fate", "conn_id",
+                 "_reason", "_corrupted", "_duplicate_of")
 
     kind = "segment"
 
@@ -46,17 +61,53 @@ class Packet(SegmentFields):
         for name in SegmentFields.__slots__:
             setattr(self, name, getattr(segment, name))
         self.id = pid
-        self.src = src
-        self.dst = dst
-        self.src_addr = src_addr
-        self.dst_addr = dst_addr
+        self.path = Path(src, dst, src_addr, dst_addr)
         self.sent_at_ticks = sent_at
         self.arrives_at_ticks = arrives_at
         self.fate = "in flight"
-        self.reason = ""
-        self.corrupted = False
-        self.duplicate_of: int | None = None
         self.conn_id = conn_id
+
+    @property
+    def src(self) -> str:
+        """The sending host's name."""
+        return self.path.src
+
+    @property
+    def dst(self) -> str:
+        """The receiving host's name (its address when no host has it)."""
+        return self.path.dst
+
+    @property
+    def src_addr(self) -> str:
+        return self.path.src_addr
+
+    @property
+    def dst_addr(self) -> str:
+        return self.path.dst_addr
+
+    @property
+    def reason(self) -> str:
+        return getattr(self, "_reason", "")
+
+    @reason.setter
+    def reason(self, value: str) -> None:
+        self._reason = value
+
+    @property
+    def corrupted(self) -> bool:
+        return getattr(self, "_corrupted", False)
+
+    @corrupted.setter
+    def corrupted(self, value: bool) -> None:
+        self._corrupted = value
+
+    @property
+    def duplicate_of(self) -> int | None:
+        return getattr(self, "_duplicate_of", None)
+
+    @duplicate_of.setter
+    def duplicate_of(self, value: int | None) -> None:
+        self._duplicate_of = value
 
     @property
     def segment(self) -> Segment:
