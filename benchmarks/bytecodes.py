@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import bulk, lifecycles  # noqa: E402
 
 from tcpsim import Network  # noqa: E402
+from tcpsim.network import Node  # noqa: E402
 
 
 def count(fn) -> collections.Counter:
@@ -55,18 +56,18 @@ def per_lifecycle(n: int = 20) -> collections.Counter:
 
 
 def per_segment(nbytes: int = 400_000) -> tuple[collections.Counter, int]:
-    before = Network._transmit
+    before = Node.emit
     sent = [0]
 
     def counting(self, *args, **kw):
         sent[0] += 1
         return before(self, *args, **kw)
 
-    Network._transmit = counting
+    Node.emit = counting
     try:
         counts = count(lambda: bulk(nbytes, True))
     finally:
-        Network._transmit = before
+        Node.emit = before
     del counts["bytecodes.py:counting"]
     return _scaled(counts, sent[0]), sent[0]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .connection import Connection, closed_reply, listen_reply
 from .segment import Segment, SegmentFields
 from .states import CLOSED, ESTABLISHED, LISTEN, State
-from .network import TIMER
+from .network import TIMER, Node
 from .tcb import ConnectionInfo
 from .trace import Packet, StateChange, TimerRecord
 
@@ -46,8 +46,9 @@ class Listener:
         return len(self.queue) + len(self.pending) >= self.limit
 
 
-class Host:
-    """One simulated machine on a Network."""
+class Host(Node):
+    """One simulated machine on a Network: the Sink of its connections (``emit``, the
+    way onto the wire, is ``network.Node``'s)."""
 
     def __init__(self, net: "Network", name: str, address: str) -> None:
         self.net = net
@@ -121,12 +122,6 @@ class Host:
         raise OSError(99, "Cannot assign requested address (no ephemeral port left)")
 
     # -- the Sink a Connection talks through ----------------------------------------------
-
-    def emit(self, conn: Connection, flags: int, seq: int, ack: int, window: int,
-             payload: bytes, mss: int | None) -> None:
-        remote = conn.remote
-        self.net._transmit(self, remote[0], conn.local[1], remote[1], conn.id, flags, seq, ack,
-                           window, payload, mss)
 
     def schedule(self, conn: Connection, deadline: int) -> None:
         self.net._push(deadline, TIMER, conn)

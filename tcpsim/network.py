@@ -86,6 +86,73 @@ class Event:
         return f"{t} {self.host}: {self.detail}"
 
 
+class Stray:
+    """Where a segment that belongs to no connection goes (an injected one, a RST for a
+    stray segment): what ``Node.emit`` reads of a Connection."""
+
+    __slots__ = ("local", "remote", "id")
+
+    def __init__(self, local: tuple[str, int], remote: tuple[str, int], conn_id: int = 0) -> None:
+        self.local = local
+        self.remote = remote
+        self.id = conn_id
+
+
+class Node:
+    """A host as the network sees it: a name, an address, and the way onto the wire.
+    ``Host`` builds on it; ``emit`` is the Sink method its connections send through."""
+
+    net: "Network"
+    name: str
+    address: str
+    _routes: dict[str, tuple]          # destination address -> the network's route
+
+    def emit(self, conn: Any, flags: int, seq: int, ack: int, window: int, payload: bytes,
+             mss: int | None) -> Packet:
+        """Put a segment from ``conn.local`` to ``conn.remote`` on the wire, as a Packet.
+
+        This runs for every segment, so the clean link's case is all here, in one call
+        from the engine; a faulty link's goes on in ``Network._through_faults``."""
+        remote = conn.remote
+        dst_addr = remote[0]
+        net = self.net
+        route = self._routes.get(dst_addr)
+        if route is None:
+            route = net._route(self, dst_addr)
+        dst, path, delay, link = route
+        now = net._now
+        pid = net._next_packet
+        net._next_packet = pid + 1
+        arrives = now + delay
+        # Packet(...), inline (a class call costs ~100 ns more)
+        pkt = _new_packet(Packet)
+        pkt.src_port = conn.local[1]
+        pkt.dst_port = remote[1]
+        pkt.seq = seq
+        pkt.ack = ack
+        pkt.flags = flags
+        pkt.window = window
+        pkt.payload = payload
+        pkt.mss = mss
+        pkt.id = pid
+        pkt.path = path
+        pkt.sent_at_ticks = now
+        pkt.arrives_at_ticks = arrives
+        pkt.fate = "in flight"
+        pkt.conn_id = conn.id
+        trace = net.trace
+        if trace.enabled:
+            trace.records.append(pkt)
+        if link is None and dst is not None:            # a clean link: the common case
+            order = net._order = net._order + 1
+            if delay == net._delay:
+                net._wire.append((arrives, order, ARRIVAL, pkt))
+            else:
+                heappush(net._queue, (arrives, order, ARRIVAL, pkt))
+            return pkt
+        return net._through_faults(pkt, dst, delay, link)
+
+
 class Network:
     """Hosts joined by simulated links, driven by a virtual clock."""
 
@@ -372,7 +439,7 @@ class Network:
 
     # -- the wire ------------------------------------------------------------------
 
-    def _route(self, src: "Host", dst_addr: str) -> tuple:
+    def _route(self, src: Node, dst_addr: str) -> tuple:
         """(destination host or None, Path, delay in ticks, Link or None), cached per host."""
         dst = self._by_addr.get(dst_addr)
         dst_name = dst.name if dst is not None else dst_addr
@@ -387,49 +454,14 @@ class Network:
         for host in self.hosts.values():
             host._routes.clear()
 
-    def _send_segment(self, src: "Host", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
+    def _send_segment(self, src: "Node", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
         """Put a Segment value on the wire (an injected one, a RST for a stray segment)."""
-        return self._transmit(src, dst_addr, seg.src_port, seg.dst_port, conn_id, seg.flags,
-                              seg.seq, seg.ack, seg.window, seg.payload, seg.mss)
+        return src.emit(Stray((src.address, seg.src_port), (dst_addr, seg.dst_port), conn_id),
+                        seg.flags, seg.seq, seg.ack, seg.window, seg.payload, seg.mss)
 
-    def _transmit(self, src: "Host", dst_addr: str, src_port: int, dst_port: int, conn_id: int,
-                  flags: int, seq: int, ack: int, window: int, payload: bytes,
-                  mss: int | None) -> Packet:
-        """Put a segment on the link from ``src`` to ``dst_addr``; faults are decided here."""
-        route = src._routes.get(dst_addr)
-        if route is None:
-            route = self._route(src, dst_addr)
-        dst, path, delay, link = route
+    def _through_faults(self, pkt: Packet, dst: "Node | None", delay: int, link: Link | None) -> Packet:
+        """The rest of a packet's way onto a faulty link (or to no host): faults are decided here."""
         now = self._now
-        pid = self._next_packet
-        self._next_packet = pid + 1
-        arrives = now + delay
-        # Packet(...), inline (this runs for every segment; a class call costs ~100 ns more)
-        pkt = _new_packet(Packet)
-        pkt.src_port = src_port
-        pkt.dst_port = dst_port
-        pkt.seq = seq
-        pkt.ack = ack
-        pkt.flags = flags
-        pkt.window = window
-        pkt.payload = payload
-        pkt.mss = mss
-        pkt.id = pid
-        pkt.path = path
-        pkt.sent_at_ticks = now
-        pkt.arrives_at_ticks = arrives
-        pkt.fate = "in flight"
-        pkt.conn_id = conn_id
-        trace = self.trace
-        if trace.enabled:
-            trace.records.append(pkt)
-        if link is None and dst is not None:            # a clean link: the common case
-            order = self._order = self._order + 1
-            if delay == self._delay:
-                self._wire.append((arrives, order, ARRIVAL, pkt))
-            else:
-                heappush(self._queue, (arrives, order, ARRIVAL, pkt))
-            return pkt
         if dst is None:
             pkt.fate = "dropped"
             pkt.reason = "no route"

@@ -49,7 +49,7 @@ class Packet(SegmentFields):
     packet this one copies.  Packets compare by identity, segments by value.
     """
 
-    # (network.Network._transmit builds these inline: a new field goes there too.  The
+    # (network.Node.emit builds these inline: a new field goes there too.  The
     # last three are rarely set, so a new packet leaves them empty: see their properties.)
     __slots__ = ("id", "path", "sent_at_ticks", "arrives_at_ticks", "fate", "conn_id",
                  "_reason", "_corrupted", "_duplicate_of")
