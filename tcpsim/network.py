@@ -139,6 +139,7 @@ class Node:
         pkt.sent_at_ticks = now
         pkt.arrives_at_ticks = arrives
         pkt.fate = "in flight"
+        pkt.corrupted = False
         pkt.conn_id = conn.id
         trace = net.trace
         if trace.enabled:
@@ -342,21 +343,19 @@ class Network:
                 if wire[0][0] > limit:
                     break
                 when, _, kind, obj = wire.popleft()
-                clean = True
             elif queue and queue[0][0] <= limit:
                 when, _, kind, obj = heappop(queue)
-                clean = False
             else:
                 break
             if kind == ARRIVAL:
                 if obj.fate != "in flight" or obj.arrives_at_ticks != when:
                     continue
                 self._now = when
-                if not clean:
-                    self._arrive(obj)           # from the heap: a faulty link may have damaged it
+                if obj.corrupted:
+                    self._arrive(obj)           # a faulty link damaged it: _arrive drops it
                 else:
-                    # Off the clean wire (most events are): delivered here, without a call
-                    # per event; _arrive is the same steps for any packet.
+                    # Delivered here, without a call per event (most events are arrivals);
+                    # _arrive is the same steps, for a packet delivered by hand.
                     obj.fate = "delivered"        # the packet is the segment the engine reads
                     path = obj.path
                     conn = path.host._conns.get((obj.dst_port, path.src_addr, obj.src_port))

@@ -49,10 +49,10 @@ class Packet(SegmentFields):
     packet this one copies.  Packets compare by identity, segments by value.
     """
 
-    # (network.Node.emit builds these inline: a new field goes there too.  The
-    # last three are rarely set, so a new packet leaves them empty: see their properties.)
-    __slots__ = ("id", "path", "sent_at_ticks", "arrives_at_ticks", "fate", "conn_id",
-                 "_reason", "_corrupted", "_duplicate_of")
+    # (network.Node.emit builds these inline: a new field goes there too.  The last two
+    # are rarely set, so a new packet leaves them empty: see their properties.)
+    __slots__ = ("id", "path", "sent_at_ticks", "arrives_at_ticks", "fate", "corrupted",
+                 "conn_id", "_reason", "_duplicate_of")
 
     kind = "segment"
 
@@ -65,6 +65,7 @@ class Packet(SegmentFields):
         self.sent_at_ticks = sent_at
         self.arrives_at_ticks = arrives_at
         self.fate = "in flight"
+        self.corrupted = False
         self.conn_id = conn_id
 
     @property
@@ -92,14 +93,6 @@ class Packet(SegmentFields):
     @reason.setter
     def reason(self, value: str) -> None:
         self._reason = value
-
-    @property
-    def corrupted(self) -> bool:
-        return getattr(self, "_corrupted", False)
-
-    @corrupted.setter
-    def corrupted(self, value: bool) -> None:
-        self._corrupted = value
 
     @property
     def duplicate_of(self) -> int | None:
