@@ -2,7 +2,7 @@
 measured in the same run.  Prints a table (median, min-max over interleaved rounds,
 ratio, target) and writes it as JSON.
 
-    python benchmarks/run.py            # full run (a few minutes)
+    python benchmarks/run.py            # full run (about ten seconds here)
     python benchmarks/run.py --quick    # smoke run for CI: small sizes, one round
 
 The machine is shared and noisy: each figure is the median of several rounds, and
