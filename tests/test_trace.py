@@ -1,7 +1,7 @@
 """The trace: what is recorded and how each record reads."""
 
 from support import established, pair
-from tcpsim import Network, State
+from tcpsim import Network, Segment, State
 
 
 def test_segments_in_send_order_with_fates():
@@ -53,3 +53,36 @@ def test_packet_repr_names_its_id_once():
     sock.connect_ex(("s", 80))
     (packet,) = net.in_flight
     assert repr(packet).startswith("<Packet #1 c:") and repr(packet).count("#1") == 1
+
+
+def test_packets_are_found_among_the_records_as_the_trace_grows():
+    net, cli, conn = established()
+    packets = net.trace.packets
+    assert len(packets) == 3                          # the handshake
+    cli.send(b"abc")
+    net.run()
+    assert net.trace.packets is packets and len(packets) == 5      # the data and its ACK
+    assert packets == [r for r in net.trace.records if r.kind == "segment"]
+    assert [p.id for p in packets] == [1, 2, 3, 4, 5]
+
+
+def test_a_packet_carries_its_segments_header_and_gives_the_segment_as_a_value():
+    net, cli, conn = established()
+    cli.send(b"abc")
+    (pkt,) = net.in_flight
+    seg = pkt.segment
+    assert type(seg) is Segment and seg == pkt.segment       # a value: equal each time
+    assert (seg.seq, seg.ack, seg.flags, seg.window, seg.payload) == (
+        pkt.seq, pkt.ack, pkt.flags, pkt.window, b"abc")
+    assert str(seg) == pkt.format() and seg.seg_len == pkt.seg_len == 3
+    copy = net.duplicate(pkt.id)
+    assert copy.segment == seg and copy != pkt               # packets compare by identity
+
+
+def test_a_state_change_records_its_cause_as_a_segment_not_the_packet():
+    net, client, server = pair()
+    client.socket().connect_ex(("server", 9))
+    net.run()
+    refused = net.trace.state_changes()[-1]
+    rst = net.trace.segments()[-1]
+    assert type(refused.cause) is Segment and refused.cause == rst.segment
