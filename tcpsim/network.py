@@ -12,15 +12,14 @@ network's one seeded ``random.Random``, and only for links that ask for them.
 
 from __future__ import annotations
 
-import ipaddress
 import random
-import socket as _pysocket
 from collections import deque
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable
 
+from .addresses import check_host_address, ipv4_literal, next_free_address
 from .config import Config
-from .segment import Segment
+from .segment import Segment, check_on_wire
 from .seqnum import MASK
 from .timers import TICKS_PER_SECOND, to_ticks
 from .trace import Packet, Path, Trace, fmt_time
@@ -200,12 +199,9 @@ class Network:
         if name in self.hosts:
             raise ValueError(f"there is already a host named {name!r}")
         if address is None:                     # 10.0.0.1, 10.0.0.2, ... 10.0.1.0, ...
-            n = _FIRST_HOST
-            while str(ipaddress.IPv4Address(n)) in self._by_addr:
-                n += 1
-            address = str(ipaddress.IPv4Address(n))
+            address = next_free_address(self._by_addr)
         else:
-            _check_ipv4(address)
+            check_host_address(address)
             if address in self._by_addr:
                 raise ValueError(f"address {address} is taken by host {self._by_addr[address].name!r}")
         host = Host(self, name, address)
@@ -555,7 +551,7 @@ class Network:
         """Put a hand-made segment on the wire from host ``src`` to host ``dst``."""
         if not isinstance(segment, Segment):
             raise TypeError(f"inject() needs a tcpsim.Segment, not {type(segment).__name__}")
-        _check_segment(segment)
+        check_on_wire(segment)
         src_host = self.host(src)
         dst_host = self.host(dst)
         return self._send_segment(src_host, dst_host.address, segment)
@@ -600,46 +596,3 @@ class Network:
         from .process import kill_all
 
         kill_all(self)
-
-
-def _check_ipv4(address: str) -> None:
-    """A host's own address: dotted IPv4, and one a single host can have."""
-    try:
-        ip = ipaddress.IPv4Address(address)
-    except ValueError:
-        raise ValueError(f"address must be a dotted IPv4 address like 10.0.0.9, not {address!r}") from None
-    for test, what in ((ip.is_unspecified, "means any address"), (ip == _BROADCAST, "is broadcast"),
-                       (ip.is_loopback, "is loopback (each host's own)"), (ip.is_multicast, "is multicast")):
-        if test:
-            raise ValueError(f"{address} {what}: give a host a unicast address like 10.0.0.9")
-
-
-_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
-_FIRST_HOST = int(ipaddress.IPv4Address("10.0.0.1"))
-
-
-def ipv4_literal(name: str) -> str | None:
-    """``name`` as a dotted-quad address if it is one (as getaddrinfo reads it), else None."""
-    try:
-        return _pysocket.inet_ntoa(_pysocket.inet_aton(name))
-    except (OSError, ValueError):
-        return None
-
-
-def _check_segment(seg: Segment) -> None:
-    for name in ("src_port", "dst_port"):
-        value = getattr(seg, name)
-        if not isinstance(value, int) or not 0 <= value <= 0xFFFF:
-            raise ValueError(f"segment {name} must be an int in 0..65535, not {value!r}")
-    for name in ("seq", "ack"):
-        value = getattr(seg, name)
-        if not isinstance(value, int) or not 0 <= value <= MASK:
-            raise ValueError(f"segment {name} must be an int in 0..2**32-1, not {value!r}")
-    if not isinstance(seg.flags, int) or not 0 <= seg.flags <= 0x3F:
-        raise ValueError(f"segment flags must be Flags (0..63), not {seg.flags!r}")
-    if not isinstance(seg.window, int) or not 0 <= seg.window <= 0xFFFF:
-        raise ValueError(f"segment window must be an int in 0..65535, not {seg.window!r}")
-    if not isinstance(seg.payload, (bytes, bytearray)):
-        raise ValueError(f"segment payload must be bytes, not {type(seg.payload).__name__}")
-    if seg.mss is not None and (not isinstance(seg.mss, int) or not 0 <= seg.mss <= 0xFFFF):
-        raise ValueError(f"segment mss must be None or an int in 0..65535, not {seg.mss!r}")

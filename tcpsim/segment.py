@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import IntFlag
 from typing import Callable
 
+from .seqnum import MASK
+
 
 class Flags(IntFlag):
     """TCP control bits, with their wire values (RFC 9293 3.1)."""
@@ -149,3 +151,24 @@ def make_segment(src_port: int, dst_port: int, seq: int, ack: int, flags: int, w
     self.mss = mss
     self.__class__ = Segment
     return self  # type: ignore[return-value]
+
+
+def check_on_wire(seg: SegmentFields) -> None:
+    """Raise ValueError unless every field fits its place in a TCP header (a hand-made
+    segment, before it goes on the wire)."""
+    for name in ("src_port", "dst_port"):
+        value = getattr(seg, name)
+        if not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+            raise ValueError(f"segment {name} must be an int in 0..65535, not {value!r}")
+    for name in ("seq", "ack"):
+        value = getattr(seg, name)
+        if not isinstance(value, int) or not 0 <= value <= MASK:
+            raise ValueError(f"segment {name} must be an int in 0..2**32-1, not {value!r}")
+    if not isinstance(seg.flags, int) or not 0 <= seg.flags <= 0x3F:
+        raise ValueError(f"segment flags must be Flags (0..63), not {seg.flags!r}")
+    if not isinstance(seg.window, int) or not 0 <= seg.window <= 0xFFFF:
+        raise ValueError(f"segment window must be an int in 0..65535, not {seg.window!r}")
+    if not isinstance(seg.payload, (bytes, bytearray)):
+        raise ValueError(f"segment payload must be bytes, not {type(seg.payload).__name__}")
+    if seg.mss is not None and (not isinstance(seg.mss, int) or not 0 <= seg.mss <= 0xFFFF):
+        raise ValueError(f"segment mss must be None or an int in 0..65535, not {seg.mss!r}")
