@@ -550,7 +550,8 @@ class Network:
     def inject(self, src: str, dst: str, segment: Segment) -> Packet:
         """Put a hand-made segment on the wire from host ``src`` to host ``dst``."""
         if not isinstance(segment, Segment):
-            raise TypeError(f"inject() needs a tcpsim.Segment, not {type(segment).__name__}")
+            hint = " (a packet's segment is packet.segment)" if isinstance(segment, Packet) else ""
+            raise TypeError(f"inject() needs a tcpsim.Segment, not {type(segment).__name__}{hint}")
         check_on_wire(segment)
         src_host = self.host(src)
         dst_host = self.host(dst)

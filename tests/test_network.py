@@ -105,6 +105,15 @@ def test_inject_refuses_malformed_segments(bad):
         net.inject("client", "server", Segment(**fields))
 
 
+def test_inject_takes_a_segment_and_says_where_a_packets_segment_is():
+    net, client, server = pair()
+    pkt = net.inject("client", "server", Segment(src_port=1, dst_port=2, seq=5, flags=Flags.SYN))
+    with pytest.raises(TypeError, match=r"not Packet \(a packet's segment is packet.segment\)"):
+        net.inject("client", "server", pkt)
+    again = net.inject("client", "server", pkt.segment)
+    assert again.segment == pkt.segment and again.id == pkt.id + 1
+
+
 def test_set_link_delay_and_validation():
     net, cli, conn = established()
     net.set_link("client", "server", delay=0.5)
