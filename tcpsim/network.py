@@ -118,7 +118,7 @@ class Node:
         route = self._routes.get(dst_addr)
         if route is None:
             route = net._route(self, dst_addr)
-        dst, path, delay, link = route
+        dst, path, delay, link, fifo = route
         now = net._now
         pid = net._next_packet
         net._next_packet = pid + 1
@@ -143,12 +143,9 @@ class Node:
         trace = net.trace
         if trace.enabled:
             trace.records.append(pkt)
-        if link is None and dst is not None:            # a clean link: the common case
+        if fifo is not None:            # a clean link at the network's delay: the common case
             order = net._order = net._order + 1
-            if delay == net._delay:
-                net._wire.append((arrives, order, ARRIVAL, pkt))
-            else:
-                heappush(net._queue, (arrives, order, ARRIVAL, pkt))
+            fifo.append((arrives, order, ARRIVAL, pkt))
             return pkt
         return net._through_faults(pkt, dst, delay, link)
 
@@ -435,13 +432,17 @@ class Network:
     # -- the wire ------------------------------------------------------------------
 
     def _route(self, src: Node, dst_addr: str) -> tuple:
-        """(destination host or None, Path, delay in ticks, Link or None), cached per host."""
+        """(destination host or None, Path, delay in ticks, faulty Link or None, the FIFO
+        or None), cached per host."""
         dst = self._by_addr.get(dst_addr)
         dst_name = dst.name if dst is not None else dst_addr
         link = self._links.get((src.name, dst_name))
-        route = (dst, Path(src.name, dst_name, src.address, dst_addr, dst),
-                 self._delay if link is None else link.delay,
-                 link if link is not None and link.faulty else None)
+        delay = self._delay if link is None else link.delay
+        faults = link if link is not None and link.faulty else None
+        # the FIFO of clean arrivals takes what comes due in send order: a clean link at the
+        # network's delay; anything else goes through _through_faults to the heap
+        fifo = self._wire if faults is None and dst is not None and delay == self._delay else None
+        route = (dst, Path(src.name, dst_name, src.address, dst_addr, dst), delay, faults, fifo)
         src._routes[dst_addr] = route
         return route
 
@@ -455,7 +456,8 @@ class Network:
                         seg.flags, seg.seq, seg.ack, seg.window, seg.payload, seg.mss)
 
     def _through_faults(self, pkt: Packet, dst: "Node | None", delay: int, link: Link | None) -> Packet:
-        """The rest of a packet's way onto a faulty link (or to no host): faults are decided here."""
+        """The rest of a packet's way onto a faulty link, a link with its own delay, or to
+        no host: faults are decided here, and the arrival goes on the heap."""
         now = self._now
         if dst is None:
             pkt.fate = "dropped"
