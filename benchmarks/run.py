@@ -2,12 +2,13 @@
 measured in the same run.  Prints a table (median, min-max over interleaved rounds,
 ratio, target) and writes it as JSON.
 
-    python benchmarks/run.py            # full run (about ten seconds here)
+    python benchmarks/run.py            # full run (about fifteen seconds here)
     python benchmarks/run.py --quick    # smoke run for CI: small sizes, one round
 
 The machine is shared and noisy: each figure is the median of several rounds, and
 the rounds of the things compared are interleaved (A B A B ...), so a burst of load
-hits both sides of a ratio.  Times are wall-clock (time.perf_counter).  No threshold
+hits both sides of a ratio.  One warm-up round of each comes first and is not
+counted (--warmup 0 counts the process's first, cold runs too).  Times are wall-clock (time.perf_counter).  No threshold
 fails the run: the table says which targets are met.
 """
 
@@ -196,8 +197,19 @@ def run_seconds(cmd: list[str]) -> float:
 
 # -- the table --------------------------------------------------------------------------------
 
+WARMUP = 1        # rounds run first and not counted (set by --warmup)
+
+
 def rounds_of(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[Any]]:
-    """Run each function once per round, interleaved (A B A B ...); collect the values."""
+    """Run each function once per round, interleaved (A B A B ...); collect the values.
+
+    The first WARMUP rounds are not counted, as pyperf discards its warm-up values: in
+    them the process is still growing its heap (a 10 MB traced transfer takes about
+    6,000 fresh pages the first time, none once the memory is the process's own)."""
+    for _ in range(WARMUP):
+        for fn in fns.values():
+            gc.collect()
+            fn()
     out: dict[str, list[Any]] = {k: [] for k in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
@@ -240,10 +252,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, one round (CI smoke)")
     ap.add_argument("--rounds", type=int, default=5, help="rounds per figure (default 5)")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="rounds run first and not counted (default 1; 0 with --quick)")
     ap.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON")
     args = ap.parse_args()
     q = args.quick
     rounds = 1 if q else args.rounds
+    global WARMUP
+    WARMUP = 0 if q else args.warmup
     n_life = 300 if q else 3000
     big = 1_000_000 if q else 10_000_000
     small, large = (100_000, 1_000_000) if q else (1_000_000, 100_000_000)
@@ -324,7 +340,7 @@ def main() -> int:
     print()
     table.print()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    out = {"quick": q, "rounds": rounds, "python": sys.version.split()[0],
+    out = {"quick": q, "rounds": rounds, "warmup": WARMUP, "python": sys.version.split()[0],
            "platform": platform.platform(), "cpus": os.cpu_count(), "load_average": load,
            "rows": table.rows}
     path = Path(args.json)

@@ -155,42 +155,44 @@ class Sender(TCB):
     def _output(self, now: int, limit: int = -1, rtx: bool = False) -> None:
         """Send what the window and the buffer allow, then a FIN if one is queued."""
         buf = self.snd_buf
-        if buf:
+        if buf and limit:
             mss = self.send_mss
-            nagle = self.nagle
             una = self.snd_una                          # neither changes while this runs
-            start = self.buf_seq
-        while limit and buf:
-            seq = self.snd_nxt
-            sent = (seq - start) & MASK
-            unsent = len(buf) - sent
-            if unsent <= 0:
-                break                                   # all sent (below zero: the FIN too)
+            seq = self.snd_nxt                          # SND.NXT, kept here as segments go
+            sent = (seq - self.buf_seq) & MASK          # where SND.NXT is in the buffer
+            unsent = len(buf) - sent                    # (below zero: the FIN went too)
             usable = self.snd_wnd - ((seq - una) & MASK)
-            if rtx:                                     # what was sent once may go again
-                usable = max(usable, (self.snd_max - seq) & MASK)
-            if usable <= 0:
-                break
-            n = unsent
-            if n > usable:
-                n = usable
-            if n > mss:
-                n = mss
-            if nagle and n < mss and seq != una:
-                break                                   # RFC 896: wait for the ACK
-            if n == unsent:                             # the last of it: PSH (and the FIN)
-                if self.fin_queued:
-                    self.fin_seq = (seq + n) & MASK
-                    self._emit(FIN | PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
-                    self._sent(seq, n + 1, now)
-                else:
-                    self._emit(PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
-                    self._sent(seq, n, now)
+            while unsent > 0:
+                if rtx:                                 # what was sent once may go again
+                    usable = max(usable, (self.snd_max - seq) & MASK)
+                if usable <= 0:
+                    break
+                n = unsent
+                if n > usable:
+                    n = usable
+                if n > mss:
+                    n = mss
+                if self.nagle and n < mss and seq != una:
+                    break                               # RFC 896: wait for the ACK
+                if n == unsent:                         # the last of it: PSH (and the FIN)
+                    if self.fin_queued:
+                        self.fin_seq = (seq + n) & MASK
+                        self._emit(FIN | PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
+                        self._sent(seq, n + 1, now)
+                    else:
+                        self._emit(PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
+                        self._sent(seq, n, now)
+                    limit -= 1
+                    break
+                self._emit(ACK, seq, self.rcv_nxt, bytes(buf[sent:sent + n]))
+                self._sent(seq, n, now)                 # SND.NXT = seq + n
                 limit -= 1
-                break
-            self._emit(ACK, seq, self.rcv_nxt, bytes(buf[sent:sent + n]))
-            self._sent(seq, n, now)
-            limit -= 1
+                if not limit:
+                    break
+                seq = (seq + n) & MASK
+                sent += n
+                unsent -= n
+                usable -= n
         if limit and self.fin_queued and self.snd_nxt == ((self.buf_seq + len(buf)) & MASK):
             seq = self.snd_nxt
             self.fin_seq = seq
