@@ -30,9 +30,19 @@ TEXT: dict[str, tuple[str, str]] = {
               "the state diagram ({rfc}).",
               "{host} {local} 从 {old} 变为 {new}：状态图中的 '{input} / {action}' 这条边（{rfc}）。"),
     "sent": ("{host} sent #{id} {seg}.", "{host} 发出了 #{id} {seg}。"),
-    "lost": ("  The link lost #{id}: it will never arrive; the sender finds out only when its "
-             "retransmission timer fires (RFC 6298 5.4).",
-             "  链路丢掉了 #{id}：它永远不会到达；发送方只有等重传定时器超时才会发现（RFC 6298 5.4）。"),
+    "lost": ("  The link lost #{id}: it will never arrive. {then}",
+             "  链路丢掉了 #{id}：它永远不会到达。{then}"),
+    # what comes of a segment that never arrives, by what it was
+    "then_rtx": ("The sender finds out only when its retransmission timer fires, and sends it "
+                 "again (RFC 6298 5.4).",
+                 "发送方只有等重传定时器超时才会发现，并重发它（RFC 6298 5.4）。"),
+    "then_ack": ("A segment without data, SYN or FIN is never retransmitted: a later ACK makes "
+                 "up for it.",
+                 "不带数据、SYN 或 FIN 的报文段不会重传：之后的 ACK 会弥补它。"),
+    "then_rst": ("A RST is never retransmitted.", "RST 从不重传。"),
+    "then_nobody": ("No connection sent it (it was injected, or answered a stray segment), so "
+                    "nothing sends it again.",
+                    "它不是哪个连接发出的（是注入的，或是对无主报文段的回应），所以没有谁会重发它。"),
     "returned": ("{who}: {call} returned{value}{why}.", "{who}：{call} 返回了{value}{why}。"),
     "raised": ("{who}: {call} raised {error}.", "{who}：{call} 抛出了 {error}。"),
     "blocked": ("{who}: {waiting} (RFC 9293 3.10: the call waits, the network goes on).",
@@ -99,9 +109,8 @@ TEXT: dict[str, tuple[str, str]] = {
                     "通告的窗口是 0：接收方的缓冲区满了，发送方必须停下来，用坚持定时器去探测"
                     "（RFC 9293 3.8.6.1）。"),
     "bad_checksum": ("#{id} arrived damaged: the checksum does not match, so {host} discards "
-                     "it silently (RFC 9293 3.1). The sender will retransmit after its RTO.",
-                     "#{id} 到达时已损坏：校验和不符，{host} 悄悄丢弃它（RFC 9293 3.1）。发送方会在 "
-                     "RTO 之后重传。"),
+                     "it silently (RFC 9293 3.1). {then}",
+                     "#{id} 到达时已损坏：校验和不符，{host} 悄悄丢弃它（RFC 9293 3.1）。{then}"),
     "rtx": ("{host}'s retransmission timer expired before an ACK came back: it resends the "
             "oldest unacknowledged segment and doubles its RTO (RFC 6298 5.4-5.6).",
             "{host} 的重传定时器在收到 ACK 之前超时了：它重发最早的未确认报文段，并把 RTO "
@@ -221,6 +230,18 @@ class Explainer:
     def say(self, key: str, **fields: Any) -> None:
         self.lines.append(TEXT[key][self.zh].format(**fields))
 
+    def then(self, p: Any) -> str:
+        """What comes of packet ``p`` never arriving: who, if anyone, sends it again."""
+        if not p.conn_id:
+            key = "then_nobody"
+        elif p.flags & RST:
+            key = "then_rst"
+        elif p.seg_len == 0:
+            key = "then_ack"
+        else:
+            key = "then_rtx"
+        return TEXT[key][self.zh]
+
     def state(self, r: Any) -> None:
         found = transition_of(r)
         inp, t = found if found else ("?", None)
@@ -238,7 +259,7 @@ class Explainer:
     def sent(self, p: Any) -> None:
         self.say("sent", host=p.src, id=p.id, seg=self.naming.packet(p))
         if p.fate == "dropped" and p.reason == "lost":
-            self.say("lost", id=p.id)
+            self.say("lost", id=p.id, then=self.then(p))
 
 
 def explain(last: Any, net: Any, naming: Any, lang: str = "en") -> list[str]:
@@ -316,7 +337,7 @@ def _why(ex: Explainer, event: Any, changes: list, sent: list, net: Any) -> None
         return
     p = event.packet
     if p.fate != "delivered":
-        ex.say("bad_checksum", id=p.id, host=p.dst)
+        ex.say("bad_checksum", id=p.id, host=p.dst, then=ex.then(p))
         return
     if changes:
         return

@@ -633,3 +633,22 @@ def test_running_does_not_scan_the_packets_in_flight_at_each_event(s, monkeypatc
     ran = re.search(r"ran (\d+) events", s.out.getvalue()[start:])
     assert ran and int(ran.group(1)) >= 5000
     assert scans == []
+
+
+def test_explain_says_who_sends_a_lost_segment_again(s):
+    s.lines(*HANDSHAKE, "run", "send client --bytes 10", "link client server loss=1")
+    s.run("step")                             # the data arrives; the server's ACK is lost
+    text = " ".join(s.run("explain").split())
+    assert "The link lost" in text and "a later ACK makes up for it" in text
+    s.run("send client --bytes 10")           # data, lost on the way
+    text = " ".join(s.run("explain").split())
+    assert "retransmission timer fires, and sends it again" in text
+
+
+def test_explain_of_a_damaged_forged_segment_says_nobody_sends_it_again(s):
+    s.lines(*HANDSHAKE, "run", "link client server corrupt=1", "inject server client RST seq=K+1")
+    s.run("step")
+    text = " ".join(s.run("explain").split())
+    assert "arrived damaged" in text and "nothing sends it again" in text
+    zh = "".join(s.run("explain --lang zh").split())
+    assert "没有谁会重发它" in zh
