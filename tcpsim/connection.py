@@ -388,6 +388,13 @@ class Connection(Sender):
         if len(payload) > room:                        # beyond the window: trim the tail
             payload = payload[:room]
             flags &= ~FIN
+        elif flags & FIN and len(payload) == room:
+            # The text fills the window, so the FIN after it lies outside: trimmed too
+            # ("trimming off any portions that lie outside the window (including SYN and
+            # FIN)").  Taken, it would put RCV.NXT past the window our peer knows of, and
+            # the peer's ACKs -- their SEQ stops at that window's end (_send_ack) -- would
+            # all look old here, each answered by an ACK that looks old there: a livelock.
+            flags &= ~FIN
 
         # second: check the RST bit (RFC 5961 3.2: only an exact RCV.NXT resets)
         if flags & RST:

@@ -347,6 +347,32 @@ class TestZeroWindow:
         (update,) = sink.take()                                  # the window update
         assert (update.ack, update.window) == (305, 4)
 
+    def test_a_fin_just_past_a_window_the_text_fills_is_trimmed(self):
+        # RFC 9293 3.10.7.4 first: portions outside the window are trimmed, "including SYN
+        # and FIN".  Four octets fill a 4-octet window; the FIN after them is outside.
+        conn, sink = connection(Config(recv_buffer=4))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.segment_arrives(seg(301, 101, FIN | ACK, payload=b"abcd"), 20)
+        (ack,) = sink.take()
+        assert conn.state is State.ESTABLISHED and not conn.fin_received
+        assert (ack.ack, ack.window) == (305, 0)            # the text, not the FIN
+        assert conn.receive(4, 30) == b"abcd"
+        sink.take()
+        conn.segment_arrives(seg(301, 101, FIN | ACK, payload=b"abcd"), 40)   # sent again
+        (ack,) = sink.take()
+        assert conn.state is State.CLOSE_WAIT and ack.ack == 306
+
+    def test_a_fin_inside_the_window_after_its_text_is_taken(self):
+        conn, sink = connection(Config(recv_buffer=5))
+        conn.open_active(100, 0)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+        sink.take()
+        conn.segment_arrives(seg(301, 101, FIN | ACK, payload=b"abcd"), 20)
+        (ack,) = sink.take()
+        assert conn.state is State.CLOSE_WAIT and ack.ack == 306
+
     def test_acks_never_carry_seq_past_the_peers_window(self, in_established):
         # Octets sent into a window the peer then closed: SND.NXT lies past the window's
         # end, and an ACK carrying it would be unacceptable to the peer (Linux's

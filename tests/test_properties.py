@@ -547,3 +547,34 @@ def test_bug_acks_from_beyond_a_closed_window():
         "recv server", "send server 000000000", "recv client",
         "link client server loss=0.0 corrupt=0.0", "recv server"], config, 121.1)
     assert events < 200, f"{events} events by t={net.now}: an ACK exchange without end"
+
+
+def test_bug_fin_just_past_a_full_window_in_a_simultaneous_close():
+    # Found by test_simultaneous_open_under_faults (long profile).  Windows of one octet,
+    # both ends close with an octet unsent: each sends it with its FIN just past the
+    # peer's window.  A receiver that took that FIN put RCV.NXT past the window the
+    # sender knew, so every ACK of the sender (SEQ stopped at the window's end) looked
+    # old to it, and the ACKs that answered them looked old in turn: both ends stayed in
+    # CLOSING, trading ACKs.  The FIN outside the window is trimmed now and sent again.
+    config = Config(mss=1, recv_buffer=1, send_buffer=100, msl=0.5, rst_on_close_with_unread=False)
+    net = Network(seed=0, config=config)
+    socks = {}
+    for name, port in (("a", 1000), ("b", 2000)):
+        sock = socks[name] = net.add_host(name).socket()
+        sock.bind(("", port))
+        sock.setblocking(False)
+    socks["a"].connect_ex(("b", 2000))
+    socks["b"].connect_ex(("a", 1000))
+    net.run(until=0.1)
+    for sock in socks.values():
+        sock.send(b"hello")
+    net.run(until=net.now + 2 * config.rto_max + 1, max_events=20_000)
+    ends = [(name, s.connection.local, s.connection.remote) for name, s in socks.items()]
+    for sock in socks.values():
+        sock.close()
+    closed_at = net.now
+    events = net.run(until=closed_at + liveness_bound(config) + 1, max_events=200_000)
+    check_transitions(net.trace)
+    check_liveness(net.trace, ends, closed_at, config)
+    assert events < 1000
+    net.close()
