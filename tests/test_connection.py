@@ -20,6 +20,15 @@ def snapshot(conn):
     return (conn.state, conn.snd_una, conn.snd_nxt, conn.rcv_nxt)
 
 
+def established_with_buffer(recv_buffer: int):
+    """An active opener, ESTABLISHED (ISS 100, IRS 300), with a small receive buffer."""
+    conn, sink = connection(Config(recv_buffer=recv_buffer))
+    conn.open_active(100, 0)
+    conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
+    sink.take()
+    return conn, sink
+
+
 @pytest.fixture
 def in_syn_sent():
     conn, sink = connection()
@@ -333,10 +342,7 @@ class TestZeroWindow:
         assert b"".join(s.payload for s in sent) == b"abc" and sent[0].seq == 101
 
     def test_receiver_with_full_buffer_advertises_zero_and_acks_probes(self):
-        conn, sink = connection(Config(recv_buffer=4))
-        conn.open_active(100, 0)
-        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
-        sink.take()
+        conn, sink = established_with_buffer(4)
         conn.segment_arrives(seg(301, 101, payload=b"abcd"), 20)
         (ack,) = sink.take()
         assert (ack.ack, ack.window) == (305, 0)
@@ -350,10 +356,7 @@ class TestZeroWindow:
     def test_a_fin_just_past_a_window_the_text_fills_is_trimmed(self):
         # RFC 9293 3.10.7.4 first: portions outside the window are trimmed, "including SYN
         # and FIN".  Four octets fill a 4-octet window; the FIN after them is outside.
-        conn, sink = connection(Config(recv_buffer=4))
-        conn.open_active(100, 0)
-        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
-        sink.take()
+        conn, sink = established_with_buffer(4)
         conn.segment_arrives(seg(301, 101, FIN | ACK, payload=b"abcd"), 20)
         (ack,) = sink.take()
         assert conn.state is State.ESTABLISHED and not conn.fin_received
@@ -365,10 +368,7 @@ class TestZeroWindow:
         assert conn.state is State.CLOSE_WAIT and ack.ack == 306
 
     def test_a_fin_inside_the_window_after_its_text_is_taken(self):
-        conn, sink = connection(Config(recv_buffer=5))
-        conn.open_active(100, 0)
-        conn.segment_arrives(seg(300, 101, SYN | ACK), 10)
-        sink.take()
+        conn, sink = established_with_buffer(5)
         conn.segment_arrives(seg(301, 101, FIN | ACK, payload=b"abcd"), 20)
         (ack,) = sink.take()
         assert conn.state is State.CLOSE_WAIT and ack.ack == 306
