@@ -261,8 +261,6 @@ class Connection(Sender):
                 if self.ack_pending:
                     if self.config.delayed_ack:
                         self._ack_or_delay(now)
-                    elif self.snd_nxt == self.snd_una:      # nothing of ours out: SEQ = SND.NXT
-                        self._emit(ACK, self.snd_nxt, self.rcv_nxt, b"")
                     else:
                         self._send_ack(now)
                 return
