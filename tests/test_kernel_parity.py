@@ -448,7 +448,21 @@ def reset_while_reading_sent_data(w):
     return [outcome(conn.sendall, b"x" * 10), outcome(conn.recv, 10), outcome(conn.sendall, b"y")]
 
 
-SCENARIOS = [unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
+def attributes(w):
+    s = w.socket()
+
+    def assign(name, value):
+        try:
+            setattr(s, name, value)
+        except AttributeError:
+            return "read-only"
+        return "assigned"
+
+    return [repr(s.family), repr(s.type), s.proto, assign("family", 10), assign("type", 2),
+            assign("proto", 17), assign("not_a_socket_attribute", 1)]
+
+
+SCENARIOS = [attributes, unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,
              reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
              refused_without_blocking, write_to_a_closed_peer, read_shutdown, listener_shut_for_reading,
