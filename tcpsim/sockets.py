@@ -7,6 +7,7 @@ with Python's own exceptions and errno values, as Linux reports them.
 from __future__ import annotations
 
 import errno as E
+import operator
 import os
 import socket as _pysocket
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,8 @@ class Socket(SocketOptions, FileMethods):
     """A TCP socket on a simulated host; mirrors ``socket.socket``."""
 
     # Slotted, as socket.socket is: no stray attributes, and about 160 bytes less each.
-    __slots__ = ("_host", "_net", "_proto", "_fd", "_timeout", "_bound",
-                 "_conn", "_listener", "_shut_rd", "_shut_wr", "_reset_seen", "_in_progress",
+    __slots__ = ("_host", "_net", "_proto", "_fd", "_timeout", "_bound", "_conn", "_listener",
+                 "_shut_rd", "_shut_wr", "_reset_seen", "_in_progress", "_connected",
                  "_linger", "_reuse", "_nodelay", "_pending_error", "_io_refs",
                  "_close_when_files_close", "__weakref__")
 
@@ -58,6 +59,7 @@ class Socket(SocketOptions, FileMethods):
         self._shut_wr = False
         self._reset_seen = False
         self._in_progress = False                       # connect() said EINPROGRESS
+        self._connected = False                         # connect() succeeded (SS_CONNECTED)
         self._linger: tuple[int, int] = (0, 0)
         self._reuse = 0
         self._nodelay = int(not host.net.config.nagle)  # TCP_NODELAY as it is in effect
@@ -78,6 +80,7 @@ class Socket(SocketOptions, FileMethods):
     def _accepted(cls, host: "Host", conn: Connection, timeout: float | None) -> "Socket":
         sock = cls(host)
         sock._conn = conn
+        sock._connected = True
         sock._bound = conn.local
         sock._timeout = timeout
         conn.owner = sock
@@ -168,10 +171,18 @@ class Socket(SocketOptions, FileMethods):
         if len(address) != 2:
             raise TypeError("AF_INET address must be a pair (host, port)")
         name, port = address
-        if not isinstance(name, str):
+        if isinstance(name, (bytes, bytearray)):       # Python takes a host name as bytes too
+            try:
+                name = bytes(name).decode("ascii")
+            except UnicodeDecodeError:
+                raise gaierror(bytes(name).decode("ascii", "backslashreplace")) from None
+        elif not isinstance(name, str):
             raise TypeError(f"str, bytes or bytearray expected, not {type(name).__name__}")
-        if not isinstance(port, int) or isinstance(port, bool):
-            raise TypeError(f"'{type(port).__name__}' object cannot be interpreted as an integer")
+        try:
+            port = operator.index(port)               # an int, a bool, anything with __index__
+        except TypeError:
+            raise TypeError(f"'{type(port).__name__}' object cannot be interpreted as an integer") \
+                from None
         if not 0 <= port <= 65535:
             raise OverflowError(f"{call}(): port must be 0-65535.")
         return name, port
@@ -188,8 +199,8 @@ class Socket(SocketOptions, FileMethods):
 
     def bind(self, address: tuple[str, int]) -> None:
         """Bind to ``(host, port)``; ``""`` means any address of this host, port 0 any port."""
-        self._check_open()
-        name, port = self._parse_address(address, "bind")
+        name, port = self._parse_address(address, "bind")   # as Python: arguments first,
+        self._check_open()                                   # then EBADF
         if self._bound is not None or self._conn is not None:
             raise err(E.EINVAL, "already bound")
         host = self._host
@@ -282,6 +293,7 @@ class Socket(SocketOptions, FileMethods):
     def connect_ex(self, address: tuple[str, int]) -> int:
         """Like connect(), but return an errno (0 on success) instead of raising."""
         if self._fd < 0:
+            self._parse_address(address, "connect_ex")      # as Python: arguments first
             return E.EBADF
         try:
             return self._connect(address, raise_errors=False)
@@ -291,8 +303,8 @@ class Socket(SocketOptions, FileMethods):
             return exc.errno or E.EAGAIN
 
     def _connect(self, address: Any, raise_errors: bool) -> int:
-        self._check_open()
         name, port = self._parse_address(address, "connect")
+        self._check_open()
         if self._listener is not None:
             return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
         conn = self._conn
@@ -301,9 +313,12 @@ class Socket(SocketOptions, FileMethods):
                 if self._timeout == 0:
                     return E.EALREADY if not raise_errors else self._raise(E.EALREADY)
                 return self._finish_connect(conn, raise_errors)
-            if conn.state is not CLOSED:
+            # Linux: a socket stays connected (SS_CONNECTED) once connect() has said so,
+            # even after a reset or the end of the connection
+            if conn.state is not CLOSED or self._connected:
                 if self._in_progress:           # Linux: the first connect after EINPROGRESS
                     self._in_progress = False   # completed reports success, later ones EISCONN
+                    self._connected = True
                     return 0
                 return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
             # A non-blocking connect that failed meanwhile: its error, once (Linux says
@@ -363,6 +378,7 @@ class Socket(SocketOptions, FileMethods):
                 raise err(code)
             return code
         self._record("connect()", "return")
+        self._connected = True
         return 0
 
     # -- data -------------------------------------------------------------------------------------
@@ -378,8 +394,8 @@ class Socket(SocketOptions, FileMethods):
 
     def send(self, data: Any, flags: int = 0) -> int:
         """Queue data; blocks while the send buffer is full; returns how many octets it took."""
-        self._check_open()
         view = _as_bytes(data)
+        self._check_open()
         if not flags or not check_flags(flags, SEND_FLAGS, "send") & MSG_DONTWAIT:
             return self._send(view, "send()")
         timeout, self._timeout = self._timeout, 0.0
@@ -420,8 +436,8 @@ class Socket(SocketOptions, FileMethods):
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of ``data``, blocking as needed; the timeout bounds the whole call."""
-        self._check_open()
         view = _as_bytes(data)
+        self._check_open()
         if flags and check_flags(flags, SEND_FLAGS, "sendall") & MSG_DONTWAIT:
             raise err(E.EOPNOTSUPP, "sendall() with MSG_DONTWAIT: use send()")
         self._record("sendall()", "call", "%d bytes", len(view))
@@ -446,11 +462,11 @@ class Socket(SocketOptions, FileMethods):
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Up to ``bufsize`` octets; blocks until data or end of stream; b"" at EOF."""
-        self._check_open()
         if type(bufsize) is not int and (not isinstance(bufsize, int) or isinstance(bufsize, bool)):
             raise TypeError(f"'{type(bufsize).__name__}' object cannot be interpreted as an integer")
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        self._check_open()
         if flags:
             flags = check_flags(flags, RECV_FLAGS, "recv")
             if flags & MSG_OOB:
@@ -471,7 +487,9 @@ class Socket(SocketOptions, FileMethods):
                 data = conn.receive(bufsize, self._net._now)
             self._record("recv()", "return", "%d bytes", len(data))
             return data
-        code = self._take_error()
+        # Linux (tcp_recvmsg): once the peer's FIN is in, recv is at end of stream even if a
+        # RST came after it; the error stays for send (EPIPE in CLOSE-WAIT).
+        code = 0 if conn.fin_received else self._take_error()
         if code:
             self._record("recv()", "raise", E.errorcode.get(code, str(code)))
             raise err(code)

@@ -142,7 +142,11 @@ def closed_socket_calls(w):
     s.close()
     return [outcome(s.close), s.fileno(), outcome(s.connect_ex, w.closed_port()),
             outcome(s.send, b"x"), outcome(s.recv, 1), outcome(s.getsockname),
-            outcome(s.bind, w.any_addr()), outcome(s.listen)]
+            outcome(s.bind, w.any_addr()), outcome(s.listen),
+            # arguments are checked before the descriptor is
+            outcome(s.recv, -1), outcome(s.send, "text"), outcome(s.sendall, 3),
+            outcome(s.connect, (w.closed_port()[0], 1 << 16)), outcome(s.bind, ("", -1)),
+            outcome(s.connect_ex, (3, 1))]
 
 
 def refused(w):
@@ -462,7 +466,74 @@ def attributes(w):
             assign("proto", 17), assign("not_a_socket_attribute", 1)]
 
 
-SCENARIOS = [attributes, unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
+def address_forms(w):
+    srv = serving(w)
+    name, port = w.server_addr(srv)
+    cli = w.socket()
+    first = outcome(cli.connect, (name.encode(), port))      # a host name as bytes
+    srv.accept()
+    other = w.socket()
+    return [first, outcome(other.connect, (name, float(port))), outcome(other.connect, (3, port)),
+            outcome(other.connect, (bytearray(name.encode()), True)),   # port True is port 1
+            outcome(cli.connect, (name, port))]
+
+
+def reset_after_the_peer_shut_writing(w):
+    srv, cli, conn = connected(w)
+    cli.shutdown(pysocket.SHUT_WR)
+    w.settle(conn)
+    cli.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    cli.close()                                              # RST to conn, in CLOSE-WAIT
+    w.settle(conn)
+    return [outcome(conn.recv, 10), outcome(conn.recv, 10), outcome(conn.send, b"x"),
+            outcome(conn.send, b"x"), outcome(conn.recv, 10)]
+
+
+def reset_then_send_in_close_wait(w):
+    srv, cli, conn = connected(w)
+    cli.shutdown(pysocket.SHUT_WR)
+    w.settle(conn)
+    cli.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    cli.close()
+    w.settle(conn)
+    return [outcome(conn.send, b"x"), outcome(conn.recv, 10), outcome(conn.send, b"x")]
+
+
+def connect_after_a_reset(w):
+    srv, cli, conn = connected(w)
+    conn.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    conn.close()
+    w.settle(cli)
+    return [outcome(cli.recv, 10), outcome(cli.connect, w.server_addr(srv)),
+            outcome(cli.connect_ex, w.server_addr(srv)), outcome(cli.recv, 10)]
+
+
+def nonblocking_connect_reset_before_asked_again(w):
+    srv = serving(w)
+    cli = w.socket()
+    cli.setblocking(False)
+    addr = w.server_addr(srv)
+    first = outcome(cli.connect, addr)                       # EINPROGRESS
+    w.settle(srv)
+    conn, _ = srv.accept()
+    conn.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    conn.close()
+    w.settle(cli)
+    # the reset is connect's error; then the socket is unconnected and may connect afresh
+    return [first, outcome(cli.connect, addr), outcome(cli.connect, addr)]
+
+
+def connect_after_both_closed(w):
+    srv, cli, conn = connected(w)
+    cli.shutdown(pysocket.SHUT_WR)
+    conn.close()
+    w.settle(cli)
+    return [outcome(cli.recv, 10), outcome(cli.connect, w.server_addr(srv))]
+
+
+SCENARIOS = [address_forms, reset_after_the_peer_shut_writing, reset_then_send_in_close_wait,
+             connect_after_a_reset, nonblocking_connect_reset_before_asked_again,
+             connect_after_both_closed, attributes, unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,
              reset_by_unread_data, reset_in_close_wait, non_blocking, timeouts, more_misuse,
              refused_without_blocking, write_to_a_closed_peer, read_shutdown, listener_shut_for_reading,

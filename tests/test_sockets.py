@@ -522,6 +522,20 @@ class TestErrors:
         with pytest.raises(ValueError):
             cli.settimeout(-1)
 
+    def test_a_socket_once_connected_stays_connected_after_the_connection_ends(self):
+        # Linux keeps the socket SS_CONNECTED: connect() says EISCONN even once the
+        # connection has gone through TIME-WAIT to CLOSED (test_kernel_parity checks the
+        # same before TIME-WAIT ends, against the kernel)
+        net, cli, conn = established()
+        cli.shutdown(tcpsim.SHUT_WR)
+        conn.close()
+        net.run()
+        assert cli.state is State.CLOSED
+        assert cli.recv(10) == b""
+        with pytest.raises(OSError) as info:
+            cli.connect(("server", 80))
+        assert info.value.errno == errno.EISCONN
+
     def test_non_blocking_calls(self):
         net, client, server, srv = server_listening()
         srv.setblocking(False)
