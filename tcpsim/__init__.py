@@ -44,4 +44,25 @@ def __getattr__(name: str):   # exports that import graphviz and friends only wh
     if name == "write_pcap":
         from .export.pcap import write_pcap
         return write_pcap
+    if name in ("socket", "strategies"):    # tcpsim.socket works after a bare `import tcpsim`
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'tcpsim' has no attribute {name!r}")
+
+
+def _hypothesis_setup_hook() -> None:
+    """hypothesis's entry point: ``st.from_type(Segment)`` and ``st.from_type(Config)``
+    draw from ``tcpsim.strategies``.
+
+    It lives here, not in tcpsim.strategies, and registers functions rather than
+    strategies: hypothesis runs it while hypothesis itself is being imported -- by
+    ``import tcpsim.strategies``, perhaps, which is then only half made."""
+    from hypothesis import strategies as st
+
+    def drawn_from_tcpsim(kind: type):
+        from . import strategies
+
+        return strategies.segments() if kind is Segment else strategies.configs()
+
+    st.register_type_strategy(Segment, drawn_from_tcpsim)
+    st.register_type_strategy(Config, drawn_from_tcpsim)

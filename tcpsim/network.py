@@ -21,7 +21,7 @@ from .addresses import check_host_address, ipv4_literal, next_free_address
 from .config import Config
 from .segment import Segment, check_on_wire
 from .seqnum import MASK
-from .timers import TICKS_PER_SECOND, to_ticks
+from .timers import TICKS_PER_SECOND, check_until, to_ticks
 from .trace import Packet, Path, Trace, fmt_time
 
 if TYPE_CHECKING:
@@ -314,6 +314,9 @@ class Network:
 
     def run(self, until: float | None = None, max_events: int = 10_000_000) -> int:
         """Step until nothing is scheduled, or the next event lies after ``until``."""
+        until = check_until(until)
+        if not isinstance(max_events, int):
+            raise TypeError(f"max_events must be an int, not {type(max_events).__name__}")
         limit = _FOREVER if until is None else to_ticks(until)
         if limit < self._now:
             return 0
@@ -453,7 +456,7 @@ class Network:
     def _send_segment(self, src: "Node", dst_addr: str, seg: Segment, conn_id: int = 0) -> Packet:
         """Put a Segment value on the wire (an injected one, a RST for a stray segment)."""
         return src.emit(Stray((src.address, seg.src_port), (dst_addr, seg.dst_port), conn_id),
-                        seg.flags, seg.seq, seg.ack, seg.window, seg.payload, seg.mss)
+                        int(seg.flags), seg.seq, seg.ack, seg.window, seg.payload, seg.mss)
 
     def _through_faults(self, pkt: Packet, dst: "Node | None", delay: int, link: Link | None) -> Packet:
         """The rest of a packet's way onto a faulty link, a link with its own delay, or to

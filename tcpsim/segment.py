@@ -109,7 +109,13 @@ class Segment(SegmentFields):
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Segment is immutable; use seg.replace({name}=...)")
 
-    __delattr__ = __setattr__  # type: ignore[assignment]
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Segment is immutable; {name!r} cannot be deleted")
+
+    def __reduce__(self) -> tuple:
+        """copy, deepcopy and pickle: rebuilt from its fields."""
+        return (make_segment, (self.src_port, self.dst_port, self.seq, self.ack, int(self.flags),
+                               self.window, self.payload, self.mss))
 
     def _key(self) -> tuple:
         return (self.src_port, self.dst_port, self.seq, self.ack, int(self.flags),
@@ -135,6 +141,7 @@ class Segment(SegmentFields):
 
 
 _new_fields = SegmentFields.__new__
+_AS_FLAGS = tuple(Flags(bits) for bits in range(64))
 
 
 def make_segment(src_port: int, dst_port: int, seq: int, ack: int, flags: int, window: int,
@@ -145,7 +152,9 @@ def make_segment(src_port: int, dst_port: int, seq: int, ack: int, flags: int, w
     self.dst_port = dst_port
     self.seq = seq
     self.ack = ack
-    self.flags = flags
+    # Flags, as the value's public face; the engine's Packets keep plain ints (an IntFlag's
+    # "&" costs fifty times an int's)
+    self.flags = _AS_FLAGS[flags] if flags.__class__ is int and 0 <= flags <= 63 else flags
     self.window = window
     self.payload = payload
     self.mss = mss

@@ -16,7 +16,7 @@ duplication, reordering, corruption and delay, applied with
 the REPL's language (see ``tcpsim.programs``), for two or more hosts.
 
 This is the only tcpsim module that imports hypothesis.  The package's
-``hypothesis`` entry point runs ``_hypothesis_setup_hook``, which makes
+``hypothesis`` entry point (``tcpsim._hypothesis_setup_hook``) makes
 ``st.from_type(Segment)`` and ``st.from_type(Config)`` use these strategies.
 """
 
@@ -325,11 +325,3 @@ def _absolute_runs(commands: list[Command]) -> list[Command]:
             c = Command("run", (t,))
         out.append(c)
     return out
-
-
-# -- hypothesis's entry point --------------------------------------------------------------------------
-
-def _hypothesis_setup_hook() -> None:
-    """Make ``st.from_type(Segment)`` and ``st.from_type(Config)`` use tcpsim's strategies."""
-    st.register_type_strategy(Segment, segments())
-    st.register_type_strategy(Config, configs())

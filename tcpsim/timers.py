@@ -14,6 +14,17 @@ def to_ticks(seconds: float) -> int:
     return int(round(seconds * TICKS_PER_SECOND))
 
 
+def check_until(until: object) -> float | None:
+    """``run(until=...)``'s argument: virtual seconds, or None (or infinity) for no limit."""
+    if until is None:
+        return None
+    if not isinstance(until, (int, float)):
+        raise TypeError(f"until must be virtual seconds (a number) or None, not {until!r}")
+    if until != until:
+        raise ValueError("until must be virtual seconds, not NaN")
+    return None if until == float("inf") else until
+
+
 def to_seconds(ticks: int) -> float:
     """Integer ticks to virtual seconds."""
     return ticks / TICKS_PER_SECOND

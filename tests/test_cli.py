@@ -145,6 +145,15 @@ def test_help_starts_without_graphviz_or_hypothesis():
     assert done.stdout.split() == ["False", "False"]
 
 
+def test_the_drop_in_module_is_an_attribute_after_a_bare_import():
+    # SPEC writes tcpsim.socket.socket(AF_INET, SOCK_STREAM); a fresh interpreter, so no
+    # earlier test has imported the submodule already
+    code = ("import tcpsim; print(tcpsim.socket.socket.__name__, tcpsim.socket.AF_INET == 2, "
+            "'hypothesis' in __import__('sys').modules, tcpsim.strategies.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["socket", "True", "False", "tcpsim.strategies"], done.stderr
+
+
 def test_help_goes_to_the_given_stream():
     code, text = run("--help")
     assert code == 0 and text.startswith("usage: tcpsim") and "demo" in text

@@ -67,6 +67,20 @@ def test_run_until_stops_before_later_events():
     assert net.run(until=net.now + 0.01) == 1
 
 
+def test_run_until_takes_virtual_seconds_and_says_so_otherwise():
+    net, cli, conn = established()
+    cli.sendall(b"x")
+    with pytest.raises(TypeError, match="virtual seconds"):
+        net.run(until="soon")
+    with pytest.raises(ValueError, match="NaN"):
+        net.run(until=float("nan"))
+    with pytest.raises(TypeError, match="max_events"):
+        net.run(max_events="3")
+    assert len(net.in_flight) == 1               # nothing ran on a bad call
+    assert net.run(until=float("inf")) >= 1      # infinity: no limit, as None
+    assert net.in_flight == [] and net.now < 1e6
+
+
 def test_in_flight_drop_duplicate_deliver():
     net, cli, conn = established()
     cli.send(b"a")

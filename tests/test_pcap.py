@@ -232,3 +232,21 @@ def test_tshark_agrees_on_segments_outside_any_connection(tmp_path):
     assert [relative[p.id][1] for p in net.trace.packets][1:3] == ["1", "1"]
     for f in frames:
         assert (f["ip.checksum.status"], f["tcp.checksum.status"], f["_ws.malformed"]) == ("1", "1", "")
+
+
+def test_the_exports_take_a_network_for_its_trace_and_refuse_other_things(tmp_path):
+    net = Network(seed=2)
+    client, server = net.add_host("client"), net.add_host("server")
+    srv = server.socket()
+    srv.bind(("", 80))
+    srv.listen()
+    client.socket().connect(("server", 80))
+    assert write_pcap(net, tmp_path / "a.pcap") == 3
+    assert (tmp_path / "a.pcap").read_bytes() == pcap_bytes(net.trace.packets)
+    assert tcpsim.ladder_diagram(net) == tcpsim.ladder_diagram(net.trace)
+    assert tcpsim.state_graph(net).source == tcpsim.state_graph(net.trace).source
+    for call, args in ((write_pcap, ("trace", tmp_path / "b.pcap")), (tcpsim.ladder_diagram, (3,)),
+                       (tcpsim.state_graph, ("trace",)), (tcpsim.state_graph, ([net, "x"],))):
+        with pytest.raises(TypeError, match=r"net\.trace"):
+            call(*args)
+    assert not (tmp_path / "b.pcap").exists()

@@ -62,3 +62,37 @@ def test_states_print_with_the_rfcs_spelling():
     assert State.parse("TIME_WAIT") is State.TIME_WAIT
     with pytest.raises(ValueError, match="unknown state"):
         State.parse("SYN-WAIT")
+
+
+def test_flags_of_a_segment_are_flags_whatever_built_it():
+    import tcpsim
+
+    seg = Segment(src_port=1, dst_port=2, seq=0, flags=18)          # an int, as on the wire
+    assert isinstance(seg.flags, Flags) and Flags.SYN in seg.flags and str(seg.flags) == "SYN,ACK"
+    net = tcpsim.Network(seed=1)
+    client, server = net.add_host("client"), net.add_host("server")
+    srv = server.socket()
+    srv.bind(("", 80))
+    srv.listen()
+    client.socket().connect(("server", 80))
+    segs = [p.segment for p in net.trace.segments()]
+    assert [s.flags for s in segs] == [Flags.SYN, Flags.SYN | Flags.ACK, Flags.ACK]
+    assert all(isinstance(s.flags, Flags) for s in segs)
+    assert Flags.ACK in segs[2].flags and Flags.SYN not in segs[2].flags
+
+
+def test_segment_copies_and_pickles_as_an_equal_value():
+    import copy
+    import pickle
+
+    seg = Segment(src_port=1, dst_port=2, seq=3, ack=4, flags=Flags.ACK | Flags.PSH, window=5,
+                  payload=b"data", mss=None)
+    for other in (copy.copy(seg), copy.deepcopy(seg), pickle.loads(pickle.dumps(seg))):
+        assert other == seg and type(other) is Segment and isinstance(other.flags, Flags)
+
+
+def test_a_segments_fields_cannot_be_deleted():
+    seg = Segment(src_port=1, dst_port=2, seq=3)
+    with pytest.raises(AttributeError, match="immutable"):
+        del seg.seq
+    assert seg.seq == 3

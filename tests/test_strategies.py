@@ -119,7 +119,19 @@ def test_configs_keep_the_preset_rto_when_one_rto_field_is_fixed(config):
 
 def test_the_entry_point_names_the_setup_hook():
     names = {ep.name: ep.value for ep in entry_points(group="hypothesis")}
-    assert names.get("tcpsim") == "tcpsim.strategies:_hypothesis_setup_hook"
+    assert names.get("tcpsim") == "tcpsim:_hypothesis_setup_hook"
+
+
+def test_the_strategies_module_imports_first_in_a_fresh_interpreter():
+    # importing it imports hypothesis, which runs the entry point: that must not need
+    # the half-imported module
+    code = ("from tcpsim.strategies import segments\n"
+            "from hypothesis import strategies as st\n"
+            "from tcpsim import Segment\n"
+            "print(type(st.from_type(Segment).example()).__name__, "
+            "type(segments().example()).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["Segment", "Segment"], out.stderr
 
 
 def test_from_type_uses_the_registered_strategies_in_a_fresh_interpreter():

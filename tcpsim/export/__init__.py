@@ -8,3 +8,19 @@
 Nothing here is imported by ``import tcpsim``; ``tcpsim.state_graph``,
 ``tcpsim.ladder_diagram`` and ``tcpsim.write_pcap`` load these modules on use.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def as_trace(obj: Any, call: str) -> Any:
+    """The Trace to draw: ``net.trace`` (or anything with its ``records``), or a Network's
+    (an easy thing to pass by mistake); anything else is a TypeError that says what to pass."""
+    from ..network import Network
+
+    if isinstance(obj, Network):
+        return obj.trace
+    if hasattr(obj, "records"):
+        return obj
+    raise TypeError(f"{call}() takes a tcpsim Trace (net.trace), not {type(obj).__name__}")

@@ -25,6 +25,7 @@ from collections import Counter
 from typing import Any
 
 from ..fsm import TRANSITIONS, Input, edges
+from . import as_trace
 from ..states import State
 
 S = State
@@ -142,7 +143,12 @@ def state_graph(trace: Any = None) -> Any:
     import graphviz
 
     labels = edge_labels()
-    taken, taken_lines, final = taken_edges(trace) if trace is not None else (Counter(), Counter(), set())
+    if trace is None:
+        taken, taken_lines, final = Counter(), Counter(), set()
+    else:
+        many = isinstance(trace, (list, tuple))
+        traces = [as_trace(t, "state_graph") for t in trace] if many else as_trace(trace, "state_graph")
+        taken, taken_lines, final = taken_edges(traces)
     for key in sorted(taken):
         if key not in labels:
             raise ValueError(f"the trace moved {key[0]} -> {key[1]}, which is not in the table")

@@ -13,6 +13,7 @@ import textwrap
 from typing import Any
 
 from ..timers import TICKS_PER_SECOND
+from . import as_trace
 from .naming import Conversations, check_naming, segment_label
 
 FORMATS = ("mermaid", "dot")
@@ -288,6 +289,7 @@ def ladder_diagram(trace: Any, format: str = "mermaid", naming: str = "symbolic"
     Mermaid renders on GitHub (blocked calls are activations, state changes are
     notes); the DOT text renders with ``dot -Tsvg``.
     """
+    trace = as_trace(trace, "ladder_diagram")
     if format == "mermaid":
         return mermaid_ladder(Ladder(trace, naming))
     if format == "dot":

@@ -21,6 +21,7 @@ import struct
 from typing import Any, Iterator
 
 from ..timers import TICKS_PER_SECOND
+from . import as_trace
 
 PCAP_MAGIC = 0xA1B2C3D4        # microsecond timestamps, like tcpsim's ticks
 assert TICKS_PER_SECOND == 1_000_000, "pcap.py writes ticks as microseconds"
@@ -156,7 +157,12 @@ def write_pcap(trace: Any, path: str | os.PathLike[str]) -> int:
     ``trace`` is a ``tcpsim.Trace`` (or anything with ``.packets``, or a list of
     ``Packet``).  Open the file with ``wireshark FILE`` or ``tshark -r FILE``.
     """
-    packets = getattr(trace, "packets", trace)
+    if isinstance(trace, (list, tuple)):
+        packets = trace
+    else:
+        packets = getattr(trace, "packets", None)
+        if packets is None:
+            packets = as_trace(trace, "write_pcap").packets      # a Network, or a TypeError
     with open(path, "wb") as f:
         f.write(_GLOBAL_HEADER)
         for chunk in pcap_chunks(packets):
