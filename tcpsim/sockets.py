@@ -36,7 +36,7 @@ class Socket(SocketOptions, FileMethods):
     # Slotted, as socket.socket is: no stray attributes, and about 160 bytes less each.
     __slots__ = ("_host", "_net", "_proto", "_fd", "_timeout", "_bound", "_conn", "_listener",
                  "_shut_rd", "_shut_wr", "_reset_seen", "_in_progress", "_connected",
-                 "_linger", "_reuse", "_nodelay", "_pending_error", "_io_refs",
+                 "_connect_failed", "_linger", "_reuse", "_nodelay", "_pending_error", "_io_refs",
                  "_close_when_files_close", "__weakref__")
 
     def __init__(self, host: "Host", family: int = AF_INET, type: int = SOCK_STREAM,
@@ -60,6 +60,7 @@ class Socket(SocketOptions, FileMethods):
         self._reset_seen = False
         self._in_progress = False                       # connect() said EINPROGRESS
         self._connected = False                         # connect() succeeded (SS_CONNECTED)
+        self._connect_failed = False                    # connect() reported its failure
         self._linger: tuple[int, int] = (0, 0)
         self._reuse = 0
         self._nodelay = int(not host.net.config.nagle)  # TCP_NODELAY as it is in effect
@@ -326,6 +327,7 @@ class Socket(SocketOptions, FileMethods):
             in_progress, self._in_progress = self._in_progress, False
             code = self._take_error() or (E.ECONNABORTED if in_progress else 0)
             if code:
+                self._connect_failed = True
                 return code if not raise_errors else self._raise(code)
         remote_addr = self._resolve_remote(name)
         host = self._host
@@ -348,6 +350,7 @@ class Socket(SocketOptions, FileMethods):
         conn.nagle = not self._nodelay
         self._conn = conn
         self._reset_seen = False
+        self._connect_failed = False
         host._register(conn)
         self._record("connect()", "call", "%s:%d", name, port)
         conn.open_active(self._net._isn(), self._net._now)
@@ -373,6 +376,7 @@ class Socket(SocketOptions, FileMethods):
         if conn.error is not None:
             code = conn.error
             conn.error = None
+            self._connect_failed = True
             self._record("connect()", "raise", E.errorcode.get(code, str(code)))
             if raise_errors:
                 raise err(code)
@@ -472,7 +476,9 @@ class Socket(SocketOptions, FileMethods):
             if flags & MSG_OOB:
                 raise err(E.EINVAL, "no urgent data: tcpsim does not simulate it")
         conn = self._conn
-        if conn is None:
+        if conn is None or self._connect_failed:
+            # Linux: a connect() that reported its failure disconnects the socket
+            # (tcp_disconnect); one whose error went to SO_ERROR instead reads as ended
             raise err(E.ENOTCONN)
         if bufsize == 0 or self._shut_rd and not conn.rcv_buf:
             return b""                  # after SHUT_RD, Linux still returns what arrives

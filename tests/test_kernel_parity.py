@@ -152,7 +152,10 @@ def closed_socket_calls(w):
 def refused(w):
     s = w.socket()
     t = w.socket()
-    return [outcome(s.connect, w.closed_port()), outcome(t.connect_ex, w.closed_port())]
+    return [outcome(s.connect, w.closed_port()), outcome(t.connect_ex, w.closed_port()),
+            # a refused socket is not connected
+            outcome(s.recv, 1), outcome(s.send, b"x"), outcome(s.getpeername),
+            outcome(s.shutdown, pysocket.SHUT_RDWR), outcome(t.recv, 1)]
 
 
 def bad_arguments(w):
