@@ -42,7 +42,9 @@ class Packet(SegmentFields):
     became of it.  (One object per segment: it travels, it is what the receiving
     engine reads, and it is the trace's record.)
 
-    ``segment`` is the Segment it carries, as a value.  ``fate`` is ``"in flight"``,
+    ``segment`` is the Segment it carries, as a value.  The packet's own header fields
+    are what the engine reads, plain ints (``packet.flags & Flags.SYN``); the
+    segment's ``flags`` are ``Flags`` (``Flags.SYN in packet.segment.flags``).  ``fate`` is ``"in flight"``,
     ``"delivered"`` or ``"dropped"``; ``reason`` says why a dropped packet was dropped
     (``"lost"``, ``"bad checksum"``, ``"dropped by hand"``, ``"no route"``);
     ``corrupted`` is True for a packet the link damaged; ``duplicate_of`` names the
@@ -60,6 +62,7 @@ class Packet(SegmentFields):
                  segment: SegmentFields, sent_at: int, arrives_at: int, conn_id: int = 0) -> None:
         for name in SegmentFields.__slots__:
             setattr(self, name, getattr(segment, name))
+        self.flags = int(self.flags)
         self.id = pid
         self.path = Path(src, dst, src_addr, dst_addr)
         self.sent_at_ticks = sent_at

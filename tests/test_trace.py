@@ -1,7 +1,7 @@
 """The trace: what is recorded and how each record reads."""
 
 from support import established, pair
-from tcpsim import Network, Segment, State
+from tcpsim import Flags, Network, Packet, Segment, State
 
 
 def test_segments_in_send_order_with_fates():
@@ -77,6 +77,10 @@ def test_a_packet_carries_its_segments_header_and_gives_the_segment_as_a_value()
     assert str(seg) == pkt.format() and seg.seg_len == pkt.seg_len == 3
     copy = net.duplicate(pkt.id)
     assert copy.segment == seg and copy != pkt               # packets compare by identity
+    # the packet's flags are an int, the engine's; its segment's are Flags
+    assert type(pkt.flags) is int and isinstance(seg.flags, Flags) and Flags.PSH in seg.flags
+    hand_made = Packet(1, "a", "b", "10.0.0.1", "10.0.0.2", seg, 0, 10)
+    assert type(hand_made.flags) is int and hand_made.segment == seg
 
 
 def test_a_state_change_records_its_cause_as_a_segment_not_the_packet():
