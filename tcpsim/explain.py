@@ -45,6 +45,16 @@ TEXT: dict[str, tuple[str, str]] = {
                     "它不是哪个连接发出的（是注入的，或是对无主报文段的回应），所以没有谁会重发它。"),
     "returned": ("{who}: {call} returned{value}{why}.", "{who}：{call} 返回了{value}{why}。"),
     "raised": ("{who}: {call} raised {error}.", "{who}：{call} 抛出了 {error}。"),
+    "returned_late": ("{who}: {call} returned{value}. This event did not wake it: {by} did, "
+                      "and its turn to run came only after the events already due at that "
+                      "instant, this one included, so it saw what they all brought.",
+                      "{who}：{call} 返回了{value}。唤醒它的不是这个事件，而是 {by}；它要等同一时刻"
+                      "已经排定的事件（包括这一个）都处理完才轮到运行，所以看到的是这些事件带来的全部结果。"),
+    "woken": ("{who}: {call} was woken by {by}, but other events already due at this instant "
+              "run first; at its turn it runs, and returns, or waits again if what it waits for "
+              "has not come.",
+              "{who}：{call} 被 {by} 唤醒，但这一时刻已经排定的其他事件先处理；轮到它时它才运行，然后"
+              "返回，或者如果等的东西还没来就继续等待。"),
     "blocked": ("{who}: {waiting} (RFC 9293 3.10: the call waits, the network goes on).",
                 "{who}：{waiting}（RFC 9293 3.10：调用在等待，网络继续运行）。"),
     "challenge_rst": ("The RST's sequence number is inside the window but is not exactly "
@@ -298,12 +308,17 @@ def explain(last: Any, net: Any, naming: Any, lang: str = "en") -> list[str]:
         ex.say("dup", id=last.packet.duplicate_of or last.packet.id)
     for p in sent:
         ex.sent(p)
-    for who, call, outcome, value in last.calls:
-        if outcome == "returned":
+    for who, call, outcome, value, woken_by in last.calls:
+        if outcome == "returned" and woken_by:
+            ex.say("returned_late", who=who, call=call, value=f" {value}" if value else "",
+                   by=woken_by)
+        elif outcome == "returned":
             why = WHY_RETURNED.get(call, ("", ""))[ex.zh]
             ex.say("returned", who=who, call=call, value=f" {value}" if value else "", why=why)
         elif outcome == "raised":
             ex.say("raised", who=who, call=call, error=value)
+        elif outcome == "woken":
+            ex.say("woken", who=who, call=call, by=woken_by)
         else:
             ex.say("blocked", who=who, waiting=value)
     if len(ex.lines) == 1 and event is None:

@@ -213,8 +213,11 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         return len(self.net.trace.records)
 
     def report(self, mark: int, event: Any = None, packet: Any = None, verbose: bool = True,
-               spawned: PendingCall | None = None) -> list[PendingCall]:
-        """Print what happened since ``mark`` (state changes, segments, calls); remember it."""
+               spawned: PendingCall | None = None, ran: Any = None) -> list[PendingCall]:
+        """Print what happened since ``mark`` (state changes, segments, calls); remember it.
+
+        ``ran`` is the event that ran (``event`` is None in quiet mode): a call it woke
+        whose turn comes after other events due now is said to be woken, not waiting."""
         self.world.settle()
         records = self.net.trace.records[mark:]
         for ln in fmt_consequences(records, self.naming, self.paint, sends=verbose):
@@ -224,16 +227,42 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         for pc in done:
             self.last_finished[pc.host] = pc
             outcome, value = self.outcome(pc)
+            late = f" (woken by {pc.woken_by}; its turn came after this)" if pc.woken_by else ""
             if not (spawned is pc and pc.call.exception is not None):
-                self.say(f"  {pc.who}: {pc.name} {outcome}{' ' + value if value else ''}")
-            calls.append((pc.who, pc.name, outcome, value))
+                self.say(f"  {pc.who}: {pc.name} {outcome}{' ' + value if value else ''}{late}")
+            calls.append((pc.who, pc.name, outcome, value, pc.woken_by))
+        calls += self.note_woken(ran or event, verbose)
         if spawned is not None and not spawned.call.done:
             waiting = spawned.call.waiting_for
             self.say(f"  {spawned.who}: blocked: {waiting}")
-            calls.append((spawned.who, spawned.name, "blocked", waiting))
+            calls.append((spawned.who, spawned.name, "blocked", waiting, ""))
         if records or calls or event is not None or packet is not None:
             self.last = Last(self._line, event, records, calls, packet)
         return done
+
+    def note_woken(self, ran: Any, verbose: bool) -> list[tuple]:
+        """Calls just woken whose turn to run is still to come: say so (their wait may be
+        over), and remember what woke them for when they return."""
+        woken = self.world.woken()
+        for pc in self.world.pending:
+            if pc not in woken:
+                pc.woken_by = ""           # it ran and waits again
+        out = []
+        for pc in woken:
+            if pc.woken_by:
+                continue
+            if ran is None:
+                pc.woken_by = f"'{self._line}'"
+            elif ran.kind == "arrival":
+                pc.woken_by = f"#{ran.packet.id}"
+            else:
+                pc.woken_by = f"the {ran.kind} at {fmt_time(ran.time_ticks)}"
+            pc.woken_at = self.net.now_ticks
+            text = pc.woken_text()
+            if verbose:
+                self.say(f"  {pc.who}: {pc.name} {text}")
+            out.append((pc.who, pc.name, "woken", text, pc.woken_by))
+        return out
 
     def outcome(self, pc: PendingCall) -> tuple[str, str]:
         call = pc.call

@@ -44,15 +44,17 @@ class MoreCommands:
         if until is None:
             event = self.world.step()
         elif until < 0:            # open-ended, within a virtual day: never move the clock past
-            nxt = self.world.next_event_time()     # the last event
-            event = self.world.step() if nxt is not None and nxt <= -until else None
+            event = self.world.step() if self.world.due_by(-until) else None   # the last event
+        elif self.world.due_by(until):
+            event = self.world.step()
         else:
-            event = self.net.run(until=until, max_events=1) or None
+            self.net.run(until=until)          # nothing is due by then: the clock moves on
+            event = None
         if event is None:
             return None, [], None
         if verbose:
             self.say(fmt_event(event, self.naming))
-        done = self.report(mark, event=event if verbose else None, verbose=verbose)
+        done = self.report(mark, event=event if verbose else None, verbose=verbose, ran=event)
         records = self.net.trace.records[mark:]
         hit = next((b for b in self.world.breaks for r in records if b.matches(r)), None)
         return event, done, hit
@@ -339,12 +341,18 @@ class MoreCommands:
 
     def do_calls(self, arg: str) -> None:
         """calls
-        The socket calls still blocked, and what each one is waiting for."""
+        The socket calls still blocked, and what each one is waiting for.
+        A call woken up (its data, connection or room may have come) runs at its turn,
+        after the events already due at that instant; until then it shows as woken."""
         if arg.strip():
             raise UsageError("usage: calls (no arguments)")
         blocked = self.world.blocked()
+        woken = self.world.woken()
         for pc in blocked:
-            self.say(f"{pc.who}: {pc.call.waiting_for}")
+            if pc in woken and pc.woken_by:
+                self.say(f"{pc.who}: {pc.name} {pc.woken_text()} (it was {pc.call.waiting_for})")
+            else:
+                self.say(f"{pc.who}: {pc.call.waiting_for}")
         if not blocked:
             self.say("no blocked calls")
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .config import Config
-from .network import WAKE, Network
+from .network import Network
 from .repl_parse import UsageError
 from .segment import Flags
 from .states import State
+from .timers import to_ticks
+from .trace import fmt_time
 
 CALL_NAMES = ("listen", "accept", "connect", "send", "sendall", "recv", "shutdown", "close")
 
@@ -51,16 +53,25 @@ class Refused(Exception):
 class PendingCall:
     """A socket call the REPL issued that has not been reported as finished yet."""
 
-    def __init__(self, host: str, fd: int, name: str, call: Any, nbytes: int = 0) -> None:
+    def __init__(self, host: str, fd: int, name: str, call: Any, nbytes: int = 0,
+                 process: Any = None) -> None:
         self.host = host
         self.fd = fd
         self.name = name
         self.call = call
         self.nbytes = nbytes
+        self.process = process
+        self.woken_by = ""         # what woke it, while its wake-up waits its turn ...
+        self.woken_at = 0          # ... and when (ticks)
 
     @property
     def who(self) -> str:
         return f"{self.host} fd {self.fd}"
+
+    def woken_text(self) -> str:
+        """``woken by #4: it runs after the events already due at 0.040000, ...``."""
+        return (f"woken by {self.woken_by}: it runs after the events already due at "
+                f"{fmt_time(self.woken_at)}, and returns then or waits again")
 
 
 class Breakpoint:
@@ -223,9 +234,23 @@ class World:
               nbytes: int = 0) -> PendingCall:
         host = sock.host.name
         call = sock.host.spawn(fn, *args)
-        pc = PendingCall(host, self.fd(sock), name, call, nbytes)
+        # The engine keeps a call's process to itself; the REPL needs it to tell a call
+        # woken but not yet run from one still waiting (a public Call.woken is requested).
+        processes = self.net.__dict__.get("_processes", ())
+        process = next((p for p in reversed(processes) if p.call is call), None)
+        pc = PendingCall(host, self.fd(sock), name, call, nbytes, process)
         self.pending.append(pc)
         return pc
+
+    def woken(self) -> list[PendingCall]:
+        """Blocked calls woken up whose turn to run has not come yet.
+
+        A wake-up is an event of its own, queued behind the events already due at
+        that instant (RFC 9293 leaves the order to the implementation; a kernel too
+        runs a woken reader after the packets it is handling).  Until it runs, the
+        call still says what it was waiting for, and decides then whether to return."""
+        return [pc for pc in self.pending if pc.process is not None
+                and pc.process.wake_pending and not pc.call.done]
 
     def finished(self) -> list[PendingCall]:
         """Calls that returned or raised since last asked (accept's socket adopted)."""
@@ -243,11 +268,9 @@ class World:
     # -- time ----------------------------------------------------------------------------------
 
     def _wakeup_due(self) -> bool:
-        # The next event is a process waking up at this very instant?  Network has no
-        # public peek at event kinds yet (requested); read its queue head directly.
+        """Is the next event a process waking up at this very instant?"""
         net = self.net
-        when = net._peek()
-        return when is not None and when == net.now_ticks and net._queue[0][2] == WAKE
+        return net.next_event_kind() == "wakeup" and net.next_time() == net.now
 
     def next_event_time(self) -> float | None:
         """When the next event will run (None: nothing is scheduled).
@@ -258,6 +281,11 @@ class World:
         the REPL settles them before it shows a prompt.
         """
         return self.net.next_time()
+
+    def due_by(self, until: float) -> bool:
+        """Is an event scheduled at or before virtual time ``until``?"""
+        nxt = self.net.next_time()
+        return nxt is not None and to_ticks(nxt) <= to_ticks(until)
 
     def settle(self) -> None:
         """Let processes woken at this instant run, so a call that can return has returned."""

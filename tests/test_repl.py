@@ -652,3 +652,39 @@ def test_explain_of_a_damaged_forged_segment_says_nobody_sends_it_again(s):
     assert "arrived damaged" in text and "nothing sends it again" in text
     zh = "".join(s.run("explain --lang zh").split())
     assert "没有谁会重发它" in zh
+
+
+CONNECTED = HANDSHAKE + ["run"]
+
+
+def test_a_call_woken_behind_other_events_due_now_shows_as_woken_not_waiting(s):
+    # Two segments arrive at the same instant.  The first wakes the blocked recv(); its
+    # wake-up is an event queued behind the second arrival, so recv() runs after both
+    # (and reads both).  Until it runs it must not read as "waiting for data".
+    s.lines(*CONNECTED, "recv server/4", "send client aaa", "send client bbb")
+    first = s.run("step")
+    assert "#4" in first and "recv() woken by #4" in first and "returned" not in first
+    calls = s.run("calls")
+    assert calls.startswith("server fd 4: recv() woken by #4: it runs after the events "
+                            "already due at 0.040000")
+    second = s.run("step")
+    assert "#5" in second and "recv() returned b'aaabbb' (woken by #4" in second
+    said = " ".join(s.run("explain").split())
+    assert "This event did not wake it: #4 did" in said and "was there to read" not in said
+    assert "#4" in " ".join(s.run("explain --lang zh").split())
+    assert s.run("calls") == "no blocked calls\n"
+
+
+def test_a_call_woken_by_a_segment_whose_copy_follows_is_not_credited_to_the_copy(s):
+    s.lines(*CONNECTED, "recv server/4", "send client aaa", "dup 4")
+    assert "recv() woken by #4" in s.run("step")
+    assert "recv() returned b'aaa' (woken by #4" in s.run("step")
+    said = " ".join(s.run("explain").split())
+    assert "not acceptable" in said and "This event did not wake it: #4 did" in said
+
+
+def test_a_call_woken_by_the_last_event_due_returns_at_that_step(s):
+    s.lines(*CONNECTED, "recv server/4", "send client aaa")
+    stepped = s.run("step")
+    assert "recv() returned b'aaa'\n" in stepped and "woken" not in stepped
+    assert "was there to read" in s.run("explain")
