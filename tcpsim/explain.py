@@ -74,6 +74,20 @@ TEXT: dict[str, tuple[str, str]] = {
                     "(RFC 9293 3.10.7.4, first: check the sequence number; RFC 5961 3.2).",
                     "这个 RST 不在接收窗口内，{host} 悄悄丢弃它（RFC 9293 3.10.7.4 第一步："
                     "检查序号；RFC 5961 3.2）。"),
+    "rst_listen": ("The RST matches no connection, and {host}'s listener on port {port} ignores "
+                   "an incoming RST (RFC 9293 3.10.7.2, LISTEN, first: check for an RST).",
+                   "这个 RST 不属于任何连接，{host} 上端口 {port} 的监听者忽略收到的 RST（RFC 9293 "
+                   "3.10.7.2，LISTEN 状态，第一步：检查 RST）。"),
+    "rst_closed": ("No connection and no listener on {host} matches the RST: in state CLOSED "
+                   "an incoming RST is discarded, and nothing is sent in reply (RFC 9293 "
+                   "3.10.7.1).",
+                   "{host} 上没有连接也没有监听者与这个 RST 匹配：CLOSED 状态下收到的 RST 被丢弃，"
+                   "也不回应任何报文段（RFC 9293 3.10.7.1）。"),
+    "rst_syn_sent": ("{host} is in SYN-SENT, where a RST counts only if its ACK acknowledges "
+                     "the SYN; this one does not, so it is dropped (RFC 9293 3.10.7.3, first: "
+                     "check the ACK bit; second: check the RST bit).",
+                     "{host} 处于 SYN-SENT，此时只有确认了 SYN 的 RST 才算数；这个没有，所以被丢弃"
+                     "（RFC 9293 3.10.7.3 第一步：检查 ACK 位；第二步：检查 RST 位）。"),
     "reset_closed": ("No connection and no listener on {host} matches this segment, so it "
                      "answers with a RST built as RFC 9293 3.10.7.1 says (state CLOSED).",
                      "{host} 上没有连接也没有监听者与这个报文段匹配，于是按 RFC 9293 3.10.7.1"
@@ -362,19 +376,21 @@ def _why(ex: Explainer, event: Any, changes: list, sent: list, net: Any) -> None
     reply = replies[0] if replies else None
     rflags = reply.flags if reply is not None else 0
     if flags & RST:
+        state = _state_of(net, p)
         if reply is not None and rflags & ACK:
             ex.say("challenge_rst", host=p.dst)
-        elif _state_of(net, p) is State.TIME_WAIT:
+        elif state is None:
+            ex.say("rst_listen" if _listening(net, p) else "rst_closed", host=p.dst,
+                   port=seg.dst_port)
+        elif state is State.TIME_WAIT:
             ex.say("rst_time_wait", host=p.dst)
+        elif state is State.SYN_SENT:
+            ex.say("rst_syn_sent", host=p.dst)
         else:
             ex.say("rst_dropped", host=p.dst)
     elif reply is not None and rflags & RST:
-        listening = any(i.state is State.LISTEN and i.local[1] == seg.dst_port
-                        for i in net.hosts[p.dst].connections())
-        ex.say("reset_listen" if listening else "reset_closed", host=p.dst)
-    elif flags & SYN and reply is None and not flags & ACK and any(
-            i.state is State.LISTEN and i.local[1] == seg.dst_port
-            for i in net.hosts[p.dst].connections()):
+        ex.say("reset_listen" if _listening(net, p) else "reset_closed", host=p.dst)
+    elif flags & SYN and reply is None and not flags & ACK and _listening(net, p):
         ex.say("backlog_full", host=p.dst)
     elif flags & SYN and reply is not None and rflags & SYN:
         ex.say("syn_again", host=p.dst)
@@ -408,6 +424,12 @@ def _delivered_before(net: Any, p: Any) -> bool:
                and q.seq == seg.seq and len(q.payload) == len(seg.payload)
                and q.src_port == seg.src_port and q.arrives_at_ticks <= p.arrives_at_ticks
                for q in net.trace.packets)
+
+
+def _listening(net: Any, p: Any) -> bool:
+    """Is a listener on packet ``p``'s destination port?"""
+    return any(i.state is State.LISTEN and i.local[1] == p.dst_port
+               for i in net.hosts[p.dst].connections())
 
 
 def _state_of(net: Any, p: Any) -> State | None:

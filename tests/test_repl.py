@@ -688,3 +688,26 @@ def test_a_call_woken_by_the_last_event_due_returns_at_that_step(s):
     stepped = s.run("step")
     assert "recv() returned b'aaa'\n" in stepped and "woken" not in stepped
     assert "was there to read" in s.run("explain")
+
+
+@pytest.mark.parametrize("dport, en, zh", [
+    # RFC 9293 3.10.7.2, LISTEN: "first check for an RST ... An incoming RST should be ignored"
+    (80, "listener on port 80 ignores an incoming RST (RFC 9293 3.10.7.2, LISTEN, first: check "
+         "for an RST)", "RFC 9293 3.10.7.2，LISTEN 状态"),
+    # RFC 9293 3.10.7.1, CLOSED: "An incoming segment containing a RST is discarded"
+    (81, "in state CLOSED an incoming RST is discarded, and nothing is sent in reply (RFC 9293 "
+         "3.10.7.1)", "RFC 9293 3.10.7.1"),
+])
+def test_explain_of_a_rst_matching_no_connection(s, dport, en, zh):
+    s.lines("listen server 80", f"inject client server RST seq=100 sport=1234 dport={dport}", "step")
+    said = " ".join(s.run("explain").split())
+    assert en in said and "3.10.7.4" not in said and "5961" not in said
+    said = "".join(s.run("explain --lang zh").split())
+    assert "".join(zh.split()) in said and "3.10.7.4" not in said
+
+
+def test_explain_of_a_rst_in_syn_sent_that_acks_nothing(s):
+    # RFC 9293 3.10.7.3: in SYN-SENT a RST without an acceptable ACK is dropped
+    s.lines("connect client server:80", "drop 1", "inject server client RST seq=100", "step")
+    said = " ".join(s.run("explain").split())
+    assert "RFC 9293 3.10.7.3" in said and "3.10.7.4" not in said
