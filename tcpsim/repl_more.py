@@ -258,7 +258,8 @@ class MoreCommands:
         """inject SRC DST FLAGS [seq=N] [ack=N] [win=N] [sport=P] [dport=P] [data=TEXT]
         Put a hand-made segment on the wire from SRC to DST, as an attacker would.
         FLAGS like RST or SYN,ACK; numbers may be symbolic (seq=K+1000).  Ports default
-        to the latest connection between the two hosts.  e.g. 'inject client server RST seq=J+1000'"""
+        to the latest connection between the two hosts that is still open (not CLOSED),
+        else the latest one.  e.g. 'inject client server RST seq=J+1000'"""
         args = words(arg)
         if len(args) < 3:
             raise UsageError("usage: inject SRC DST FLAGS [seq=N] [ack=N] ..., "
@@ -294,11 +295,20 @@ class MoreCommands:
         self.report(mark + 1, packet=pkt)
 
     def ports_between(self, src: str, dst: str) -> tuple[int | None, int | None]:
+        """The ports of the latest connection between the hosts still open (not CLOSED)
+        at either end, else of the latest one; (None, None) if they never talked."""
+        between = []
         for conv in reversed(self.naming.conversations().all):
             sides = {s.host: s for s in conv.sides.values()}
             if src in sides and dst in sides:
-                return sides[src].port, sides[dst].port
-        return None, None
+                between.append((sides[src], sides[dst]))
+        for a, b in between:
+            for host, me, peer in ((src, a, b), (dst, b, a)):
+                if any(info.local == (me.addr, me.port) and info.remote == (peer.addr, peer.port)
+                       and info.state is not State.CLOSED
+                       for info in self.net.hosts[host].connections()):
+                    return a.port, b.port
+        return (between[0][0].port, between[0][1].port) if between else (None, None)
 
     def seqnum(self, text: str) -> int:
         """``1234`` or symbolic ``J``, ``K+1000``, ``J-5`` (named as in the ladder)."""

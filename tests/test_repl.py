@@ -711,3 +711,15 @@ def test_explain_of_a_rst_in_syn_sent_that_acks_nothing(s):
     s.lines("connect client server:80", "drop 1", "inject server client RST seq=100", "step")
     said = " ".join(s.run("explain").split())
     assert "RFC 9293 3.10.7.3" in said and "3.10.7.4" not in said
+
+
+def test_inject_takes_its_ports_from_the_latest_connection_still_open(s):
+    s.lines("bind client 5000", "bind server 6000", "connect client server:6000",
+            "connect server client:5000", "run for 2", "connect client server:6000", "run")
+    assert "ConnectionRefusedError" in s.run("expect error client ECONNREFUSED")
+    assert "client:5000 -> server:6000 RST seq=J+1000" in s.run("inject client server RST seq=J+1000")
+    s.run("run")
+    # with every connection closed, the latest one's ports are still the default
+    s.lines("abort client/3", "run")
+    assert "client:32768 -> server:6000 RST" in s.run("inject client server RST seq=1")
+    assert "open (not CLOSED)" in s.run("help inject")
