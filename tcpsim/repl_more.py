@@ -328,7 +328,8 @@ class MoreCommands:
         A table of every connection on every host, with the RFC's TCB variables.
         Columns: fd, addresses, state, SND.UNA, SND.NXT, SND.WND, RCV.NXT, RCV.WND
         (named as in the ladder), Send-Q and Recv-Q (octets not yet acknowledged, and
-        received but not yet read, as ss shows them) and the armed timers' deadlines."""
+        received but not yet read, as ss shows them) and the armed timers' deadlines;
+        '-' where there is no value yet (in SYN-SENT, RCV.NXT and SND.WND: no SYN has come)."""
         if arg.strip():
             raise UsageError("usage: state (no arguments)")
         fds, closed = {}, []

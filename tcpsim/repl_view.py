@@ -8,6 +8,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Iterable
 
+from .states import State
 from .trace import fmt_time
 
 NAMINGS = ("symbolic", "relative", "absolute")
@@ -121,6 +122,9 @@ def state_rows(net: Any, fds: dict[Any, tuple[str, int]], naming: Naming,
                 seqs = [naming.tcb(*lr, info.snd_una, True), naming.tcb(*lr, info.snd_nxt, True),
                         str(info.snd_wnd), naming.tcb(*lr, info.rcv_nxt, False), str(info.rcv_wnd),
                         str(info.send_queue), str(info.recv_queue)]
+                if info.state is State.SYN_SENT:
+                    # no SYN has come: IRS, so RCV.NXT, and the peer's window are unknown
+                    seqs[2] = seqs[3] = "-"
             timers = ", ".join(f"{name}@{t:.6f}" for name, t in info.timers) or "-"
             rows.append([host.name, "-" if fd is None else str(fd), local, remote,
                          str(info.state), *seqs, timers])

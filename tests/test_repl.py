@@ -461,6 +461,16 @@ def test_state_table_shows_the_tcb_variables(s):
     assert rows["server3"][4] == "LISTEN"
 
 
+def test_state_in_syn_sent_shows_what_is_not_known_yet_as_a_dash(s):
+    # RFC 9293 3.10.7.3: IRS (so RCV.NXT) and the peer's window come with its SYN.
+    s.run("connect client server:80")
+    lines = s.run("state").splitlines()
+    row = dict(zip(lines[0].split(), lines[1].split()))
+    assert row["state"] == "SYN-SENT"
+    assert row["SND.UNA"] == "J" and row["SND.NXT"] == "J+1" and row["RCV.WND"] == "65535"
+    assert row["RCV.NXT"] == "-" and row["SND.WND"] == "-"
+
+
 # -- the robustness sweep: each of these once printed a traceback, a wrong answer or a riddle --
 
 UNCLEAR = [
