@@ -36,7 +36,8 @@ from .process import Call
 from .segment import Flags, Segment, flag_names
 from .sockbase import SHUT_RD, SHUT_RDWR, SHUT_WR
 from .sockets import Socket
-from .repl_world import choose_socket
+from .repl_parse import DEFAULT_RECV
+from .repl_world import abort, choose_socket
 
 if TYPE_CHECKING:
     from .network import Network
@@ -48,7 +49,6 @@ SHUT_NAMES = {"rd": SHUT_RD, "wr": SHUT_WR, "rdwr": SHUT_RDWR}
 LINK_KEYS = ("delay", "loss", "duplicate", "reorder", "corrupt")
 _NUMERIC_ARGS = {"listen": (1, 2), "recv": (1,), "step": (0,), "drop": (0,), "dup": (0,),
                  "deliver": (0,)}
-DEFAULT_RECV = 4096          # what ``recv HOST`` asks for when no size is given
 RUN_EVENT_LIMIT = 200_000    # ``run`` without ``until`` stops after this many events
 
 # What a socket call may raise on a simulated network: Python's own errors.
@@ -370,7 +370,8 @@ class Runner:
         return self._direct(command, self.pick(host, "open").close)
 
     def _do_abort(self, command: Command, host: str) -> Any:
-        return self._direct(command, self.pick(host, "open").abort)
+        sock = self.pick(host, "open")
+        return self._direct(command, lambda: abort(sock))
 
     def _do_step(self, command: Command, count: int = 1) -> int:
         self.log.append(command)

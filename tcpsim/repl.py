@@ -24,11 +24,11 @@ from typing import Any, TextIO
 
 from .config import Config
 from .repl_more import MoreCommands
-from .repl_parse import (UsageError, check_name, check_plain, parse_int, parse_port, printable,
+from .repl_parse import (DEFAULT_RECV, UsageError, check_name, check_plain, parse_int, parse_port, printable,
                          split_address, split_sockref, strip_comment, words)
 from .repl_session import SessionCommands, filler_or_data
 from .repl_view import Naming, fmt_consequences, painter
-from .repl_world import PendingCall, Refused, World
+from .repl_world import PendingCall, Refused, World, abort
 from .states import State
 from .trace import fmt_time
 
@@ -414,7 +414,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         args = words(arg)
         if len(args) not in (1, 2):
             raise UsageError("usage: recv HOST[/FD] [BUFSIZE], e.g. 'recv server'")
-        size = parse_int(args[1], "the buffer size", 1, 1 << 30) if len(args) == 2 else 4096
+        size = parse_int(args[1], "the buffer size", 1, 1 << 30) if len(args) == 2 else DEFAULT_RECV
         sock = self.sockref(args[0], "conn")
         self.run_call(sock, "recv()", sock.recv, size)
 
@@ -450,7 +450,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         if len(args) != 1:
             raise UsageError("usage: abort HOST[/FD], e.g. 'abort client'")
         sock = self.open_socket(args[0])
-        self.direct(sock, "abort()", sock.abort)
+        self.direct(sock, "abort()", abort, sock)
         self.say(f"{sock.host.name}/{self.world.fd(sock)} aborted")
 
     def do_sockets(self, arg: str) -> None:

@@ -12,6 +12,7 @@ import re
 import shlex
 
 MAX_DATA = 1_000_000          # octets one `send` may queue (keeps a typo from eating memory)
+DEFAULT_RECV = 4096           # what `recv HOST` asks for when no size is given
 MAX_TIME = 1e9                # virtual seconds; beyond this `run until` is surely a typo
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,31}\Z")
 

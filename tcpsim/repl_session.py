@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .repl_parse import (MAX_DATA, UsageError, parse_data, parse_float, parse_int, parse_keywords,
+from .repl_parse import (DEFAULT_RECV, MAX_DATA, UsageError, parse_data, parse_float, parse_int, parse_keywords,
                          split_sockref, words)
 from .repl_view import NAMINGS
 from .repl_world import Refused
@@ -166,7 +166,10 @@ class SessionCommands:
         sock = self.sockref(ref, "conn")
         got = b""
         while len(got) < len(want) or not want:
-            pc = self.run_call(sock, "recv()", sock.recv, len(want) - len(got))
+            # expecting b'' (end of stream) asks for as much as 'recv' does: recv(0) is
+            # always b'', whatever is there to read
+            size = len(want) - len(got) if want else DEFAULT_RECV
+            pc = self.run_call(sock, "recv()", sock.recv, size)
             while not pc.call.done:
                 if self.advance(verbose=False, until=horizon)[0] is None:
                     raise Refused(f"expected {_short(want)} from {ref}, but recv() is still "

@@ -9,12 +9,14 @@ prompt -- it shows as blocked, and a later ``step`` shows it returning.
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Callable
 
 from .config import Config
 from .network import Network
 from .repl_parse import UsageError
 from .segment import Flags
+from .sockbase import SO_LINGER, SOL_SOCKET
 from .states import State
 from .timers import to_ticks
 from .trace import fmt_time
@@ -43,6 +45,14 @@ def choose_socket(socks: list[Any], role: str) -> Any:
     if connected or others or listening:
         return (connected or others or listening)[0]
     raise LookupError("open")
+
+
+def abort(sock: Any) -> None:
+    """RFC 9293 ABORT, as close() with SO_LINGER 0 seconds: RST, everything dropped, the
+    socket released.  It does what ``sock.abort()`` does, but the trace (and so the ladder)
+    shows the call before the RST and the state change it causes."""
+    sock.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
 
 
 class Refused(Exception):

@@ -11,6 +11,7 @@ blank row separates moments of virtual time.
 from __future__ import annotations
 
 import html
+import io
 import re
 import shutil
 import subprocess
@@ -18,9 +19,10 @@ import subprocess
 import pytest
 
 import tcpsim
-from tcpsim import Config, Network, State
+from tcpsim import Config, Network, State, scenarios
 from tcpsim.export.ladder import _mermaid_text, ladder_diagram, text_ladder
 from tcpsim.export.naming import isn_letter
+from tcpsim.repl import Repl
 
 from support import established
 
@@ -383,3 +385,32 @@ def test_four_hosts_over_faulty_links_stay_within_80_columns():
         assert lines[0].split() == ["h0", "h1", "h2", "h3"]
         assert sum(" SYN seq=" in line for line in lines) == sum(
             p.segment.flags == 2 for p in net.trace.packets)
+
+
+def _repl_ladder(*lines: str) -> list[str]:
+    repl = Repl(stdin=io.StringIO(), stdout=io.StringIO())
+    try:
+        assert repl.run_lines(list(lines), echo=False) is None, repl.stdout.getvalue()
+        return repl.net.trace.ladder().splitlines()
+    finally:
+        repl.close()
+
+
+def _row(rows: list[str], text: str) -> int:
+    return next(i for i, row in enumerate(rows) if text in row)
+
+
+@pytest.mark.parametrize("lines", [
+    ("listen server 80", "accept server", "connect client server:80", "run", "abort client"),
+    tuple(scenarios.load("reset").lines),
+], ids=["abort client", "reset demo"])
+def test_an_abort_is_drawn_before_the_rst_and_the_state_change_it_causes(lines):
+    rows = _repl_ladder(*lines)
+    call = _row(rows, "| close()")
+    assert call < _row(rows, "| ESTABLISHED -> CLOSED") < _row(rows, "|-- RST seq=")
+
+
+def test_a_recv_at_end_of_stream_is_drawn_like_other_returning_calls():
+    rows = _repl_ladder(*scenarios.load("half-close").lines)
+    # the server reads the request, then b'' (the client's FIN), as the demo's text says
+    assert _row(rows, "recv() returns 7 bytes") < _row(rows, "recv() returns b'' (end of stream) |")

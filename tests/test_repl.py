@@ -733,3 +733,11 @@ def test_inject_takes_its_ports_from_the_latest_connection_still_open(s):
     s.lines("abort client/3", "run")
     assert "client:32768 -> server:6000 RST" in s.run("inject client server RST seq=1")
     assert "open (not CLOSED)" in s.run("help inject")
+
+
+def test_expect_recv_of_nothing_means_end_of_stream_not_recv_0(s):
+    # recv(0) is b'' whatever is buffered; 'expect recv HOST ""' must read as 'recv' does
+    s.lines(*CONNECTED, "send client hi", "run")
+    assert "error: expected b'' from server, got b'hi'" in s.run('expect recv server ""')
+    s.lines("close client", "run")
+    assert "ok: server received b''" in s.run('expect recv server ""')
