@@ -37,35 +37,70 @@ class _Parser(argparse.ArgumentParser):
             (self.out or sys.stdout).write(message)
 
 
-def _common(defaults: bool) -> argparse.ArgumentParser:
-    """Options every subcommand takes; on the subparsers they default to 'not given'."""
-    p = argparse.ArgumentParser(add_help=False,
-                                argument_default=None if defaults else argparse.SUPPRESS)
-    kw: dict[str, Any] = {}
-    p.add_argument("--seed", type=int, metavar="N", help="the network's seed (default 0)",
-                   **({"default": 0} if defaults else kw))
-    p.add_argument("--naming", choices=NAMINGS, help="sequence numbers: J+1, 1 or raw",
-                   **({"default": "symbolic"} if defaults else kw))
+# What the options of demo, repl and run are when not given.
+DEFAULTS = {"seed": 0, "naming": "symbolic", "pcap": None, "mermaid": None, "dot": None,
+            "color": None, "lang": "en"}
+
+
+def _common() -> argparse.ArgumentParser:
+    """The options of demo, repl and run (and of tcpsim itself, before the subcommand).
+    None has a default here, so that main() can tell which were given."""
+    p = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    p.add_argument("--seed", type=_seed, metavar="N", help="the network's seed (default 0)")
+    p.add_argument("--naming", choices=NAMINGS, help="sequence numbers: J+1, 1 or raw")
     p.add_argument("--pcap", metavar="FILE", help="also write the run as a pcap capture")
     p.add_argument("--mermaid", metavar="FILE", help="also write the ladder as Mermaid")
     p.add_argument("--dot", metavar="FILE", help="also write the ladder as Graphviz DOT")
     colour = p.add_mutually_exclusive_group()
     colour.add_argument("--color", dest="color", action="store_true",
-                        help="colour states (default: on a terminal, unless NO_COLOR is set)")
+                        help="colour the state names in the ladder, the REPL's lines and "
+                             "tables, and the --transcript (default: on a terminal, unless "
+                             "NO_COLOR is set)")
     colour.add_argument("--no-color", dest="color", action="store_false", help="no colour")
-    p.add_argument("--lang", choices=("en", "zh"), help="language of explanations",
-                   **({"default": "en"} if defaults else kw))
+    p.add_argument("--lang", choices=("en", "zh"), help="language of explanations")
     return p
+
+
+class _NotHere(argparse.Action):
+    """An option of demo/repl/run given to a subcommand it does not apply to."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        parser.error(_not_here(option_string, parser.prog.split()[-1]))
+
+
+def _not_here(option: str, command: str) -> str:
+    return (f"{option} does not apply to '{command}', which always writes the same diagrams "
+            "(it takes --out DIR only)")
+
+
+def _refused() -> argparse.ArgumentParser:
+    """The options of demo/repl/run, hidden and refused with a clear message (for diagram)."""
+    p = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    for option in ("--seed", "--naming", "--pcap", "--mermaid", "--dot", "--lang"):
+        p.add_argument(option, action=_NotHere, help=argparse.SUPPRESS)
+    for option in ("--color", "--no-color"):
+        p.add_argument(option, action=_NotHere, nargs=0, help=argparse.SUPPRESS)
+    return p
+
+
+def _seed(text: str) -> int:
+    """--seed N: the REPL's 'seed' rule (a whole number from 0 to 2**64-1)."""
+    from .repl_parse import UsageError, parse_seed
+
+    try:
+        return parse_seed(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser(out: TextIO | None = None) -> argparse.ArgumentParser:
     _Parser.out = out
-    common = _common(defaults=False)
-    parser = _Parser(prog="tcpsim", parents=[_common(defaults=True)],
-                     description="A deterministic TCP simulator: see TCP, step through it, test with it.")
-    parser.set_defaults(color=None)
+    parser = _Parser(prog="tcpsim", parents=[_common()],
+                     description="A deterministic TCP simulator: see TCP, step through it, test "
+                                 "with it.  The options below apply to demo, repl and run, "
+                                 "given before or after the COMMAND; diagram takes --out only.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    demo = sub.add_parser("demo", parents=[common], help="run a textbook scenario and show it",
+    demo = sub.add_parser("demo", parents=[_common()], help="run a textbook scenario and show it",
                           description="Run a scenario (default: lifecycle); print its ladder "
                                       "and what to notice.")
     demo.add_argument("scenario", nargs="?", default="lifecycle", help="which scenario")
@@ -73,18 +108,37 @@ def build_parser(out: TextIO | None = None) -> argparse.ArgumentParser:
     demo.add_argument("--transcript", action="store_true",
                       help="also print the script's transcript")
     demo.set_defaults(func=cmd_demo)
-    repl = sub.add_parser("repl", parents=[common], help="the step-through REPL")
+    repl = sub.add_parser("repl", parents=[_common()], help="the step-through REPL")
     repl.set_defaults(func=cmd_repl)
-    run = sub.add_parser("run", parents=[common], help="run a script of REPL commands",
+    run = sub.add_parser("run", parents=[_common()], help="run a script of REPL commands",
                          description="Run a file of REPL commands, printing the transcript; "
                                      "exit 1 at the first failing command or expect line.")
     run.add_argument("script", help="the script file ('-' for standard input)")
     run.set_defaults(func=cmd_run)
-    diagram = sub.add_parser("diagram", parents=[common],
-                             help="write the state graph and textbook ladders")
+    diagram = sub.add_parser("diagram", parents=[_refused()],
+                             help="write the state graph and textbook ladders",
+                             description="Write diagrams/: the state graph and the textbook "
+                                         "ladders, from fixed runs (no other options apply).")
     diagram.add_argument("--out", required=True, metavar="DIR", help="the directory to write")
     diagram.set_defaults(func=cmd_diagram)
     return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, refuse the options given before a subcommand they do not apply to, and fill
+    in the defaults of those not given."""
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "diagram":
+        given = [name for name in DEFAULTS if name in vars(args)]
+        if given:
+            option = f"--{given[0]}"
+            if given[0] == "color":
+                option = "--color" if args.color else "--no-color"
+            parser.error(_not_here(option, "diagram"))
+    for name, value in DEFAULTS.items():
+        if name not in vars(args):
+            setattr(args, name, value)
+    return args
 
 
 def use_colour(choice: bool | None, stream: TextIO) -> bool:
@@ -158,8 +212,10 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         if failure is not None:
             raise CliError(f"scenario {scenario.name}, line {failure[0]}: {failure[1]}")
         out.write(f"{scenario.name}: {scenario.summary}\n\n")
-        out.write(repl.net.trace.ladder(args.naming).rstrip("\n") + "\n\n")
-        from .repl_view import wrap
+        from .repl_view import paint_states, painter, wrap
+
+        ladder = repl.net.trace.ladder(args.naming).rstrip("\n")
+        out.write(paint_states(ladder, painter(use_colour(args.color, out))) + "\n\n")
 
         out.write(wrap(scenario.explanation.get(args.lang) or scenario.explanation["en"],
                        args.lang) + "\n")
@@ -223,7 +279,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = build_parser(out)
     try:
-        args = parser.parse_args(argv)
+        args = parse(parser, argv)
     except CliError as exc:
         sys.stderr.write(f"tcpsim: error: {exc}\n")
         return 2

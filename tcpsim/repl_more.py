@@ -12,7 +12,8 @@ from typing import Any
 
 from .repl_parse import (UsageError, parse_data, parse_float, parse_int, parse_keywords,
                          parse_packet_id, parse_port, words)
-from .repl_view import NAMINGS, fmt_event, fmt_flight, fmt_packet, state_rows, table, wrap
+from .repl_view import (NAMINGS, fmt_event, fmt_flight, fmt_packet, paint_states, state_rows,
+                        table, wrap)
 from .repl_world import parse_breakpoint
 from .segment import Flags, Segment
 from .states import State
@@ -382,7 +383,8 @@ class MoreCommands:
         if not self.net.trace.packets:
             self.say("no segments yet: nothing to draw")
             return
-        self.say(self.net.trace.ladder(args[0] if args else self.naming.mode).rstrip("\n"))
+        ladder = self.net.trace.ladder(args[0] if args else self.naming.mode).rstrip("\n")
+        self.say(paint_states(ladder, self.paint))
 
     def write_file(self, name: str, content: str | bytes) -> None:
         try:

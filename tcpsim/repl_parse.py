@@ -64,6 +64,11 @@ def parse_int(text: str, what: str, lo: int = 0, hi: int | None = None) -> int:
     return value
 
 
+def parse_seed(text: str) -> int:
+    """A network seed, for the REPL's 'seed' and the command line's --seed."""
+    return parse_int(text, "the seed", 0, 2**64 - 1)
+
+
 def parse_float(text: str, what: str, lo: float = 0.0, hi: float = MAX_TIME) -> float:
     """A finite number in [lo, hi]."""
     try:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import Config
 from .repl_parse import (DEFAULT_RECV, MAX_DATA, UsageError, parse_data, parse_float, parse_int, parse_keywords,
-                         split_sockref, words)
+                         parse_seed, split_sockref, words)
 from .repl_view import NAMINGS
 from .repl_world import Refused
 from .segment import Flags
@@ -76,7 +76,7 @@ class SessionCommands:
         args = words(arg)
         if len(args) != 1:
             raise UsageError(f"usage: seed N (now {self.seed})")
-        self.seed = parse_int(args[0], "the seed", 0, 2**64 - 1)
+        self.seed = parse_seed(args[0])
         self.replay([])
         self.say(f"a fresh network with seed {self.seed}")
 

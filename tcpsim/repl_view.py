@@ -5,6 +5,7 @@ Pure formatting over the engine's public records; no protocol decisions here.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any, Iterable
 
@@ -152,6 +153,15 @@ _COLOURS = {
     "ESTABLISHED": "32", "LISTEN": "36", "CLOSED": "2", "TIME-WAIT": "33",
     "SYN-SENT": "35", "SYN-RECEIVED": "35", "error": "31", "prompt": "1",
 }
+
+
+_STATE_NAMES = re.compile("|".join(re.escape(str(s)) for s in sorted(State, key=lambda s: -len(str(s)))))
+
+
+def paint_states(text: str, paint: Any) -> str:
+    """``text`` (a ladder) with every state name painted; alignment is kept, as the
+    colour codes take no room on a terminal."""
+    return _STATE_NAMES.sub(lambda m: paint(m.group()), text)
 
 
 def painter(enabled: bool):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +206,41 @@ def test_diagram_out_must_not_be_a_file(tmp_path, capsys):
     assert main(["diagram", "--out", str(tmp_path / "f")], io.StringIO()) == 1
     assert capsys.readouterr().err == (f"tcpsim: error: --out {tmp_path / 'f'} is a file; "
                                        "give a directory to write into\n")
+
+
+@pytest.mark.parametrize("argv", [
+    ["diagram", "--out", "d", "--pcap", "x.pcap"], ["diagram", "--out", "d", "--seed", "3"],
+    ["diagram", "--out", "d", "--naming", "relative"], ["diagram", "--out", "d", "--mermaid", "m"],
+    ["diagram", "--out", "d", "--dot", "x.dot"], ["diagram", "--out", "d", "--color"],
+    ["diagram", "--out", "d", "--lang", "zh"], ["--pcap", "x.pcap", "diagram", "--out", "d"],
+    ["--seed", "3", "diagram", "--out", "d"], ["--no-color", "diagram", "--out", "d"]])
+def test_diagram_refuses_the_options_it_would_ignore(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv, io.StringIO()) == 2
+    err = capsys.readouterr().err
+    option = next(a for a in argv if a.startswith("--") and a != "--out")
+    assert err.startswith(f"tcpsim: error: {option} does not apply to 'diagram'")
+    assert err.count("\n") == 1
+    assert not list(tmp_path.iterdir())             # nothing written, no pcap either
+
+
+def test_a_negative_seed_is_refused_as_the_repl_refuses_it(capsys):
+    from tcpsim.repl import Repl
+
+    out = io.StringIO()
+    repl = Repl(stdin=io.StringIO(), stdout=out)
+    repl.onecmd("seed -1")
+    repl.close()
+    message = out.getvalue().strip().removeprefix("error: ")
+    for argv in (["--seed", "-1", "demo"], ["demo", "--seed", "-1"], ["run", "--seed", "-1", "x"]):
+        assert main(argv, io.StringIO()) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_color_colours_the_demo_ladder_and_only_its_state_names():
+    code, plain = run("demo", "handshake", "--no-color")
+    code, coloured = run("demo", "handshake", "--color")
+    assert code == 0 and "\033[" not in plain
+    ladder = coloured.split("\n\n")[1]
+    assert "\033[32mESTABLISHED\033[0m" in ladder and "\033[36mLISTEN\033[0m" in ladder
+    assert re.sub(r"\033\[\d+m", "", coloured) == plain
