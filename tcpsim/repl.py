@@ -362,7 +362,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         if sock.getsockname()[1] != port:
             self.direct(sock, "bind()", sock.bind, ("", port))
         self.direct(sock, "listen()", sock.listen, *(() if backlog is None else (backlog,)))
-        self.say(f"{args[0]}/{self.world.fd(sock)} listening on port {port}"
+        self.say(f"{args[0]}/{self.world.fd(sock)} listening on port {sock.getsockname()[1]}"
                  + (f", backlog {backlog}" if backlog is not None else ""))
 
     def do_accept(self, arg: str) -> None:

@@ -741,3 +741,10 @@ def test_expect_recv_of_nothing_means_end_of_stream_not_recv_0(s):
     assert "error: expected b'' from server, got b'hi'" in s.run('expect recv server ""')
     s.lines("close client", "run")
     assert "ok: server received b''" in s.run('expect recv server ""')
+
+
+def test_listen_on_port_0_says_the_port_it_was_given(s):
+    # as with socket.bind(("", 0)): the kernel picks a free ephemeral port
+    out = s.run("listen server 0")
+    port = s.sock("server", 3).getsockname()[1]
+    assert port != 0 and f"server/3 listening on port {port}\n" in out
