@@ -178,7 +178,9 @@ def _exports(args: argparse.Namespace, net: Any, out: TextIO) -> None:
             from .export.pcap import write_pcap
 
             n = write_pcap(net.trace, args.pcap)
-            out.write(f"wrote {n} packets to {args.pcap}\n")
+            from .repl_view import plural
+
+            out.write(f"wrote {plural(n, 'packet')} to {args.pcap}\n")
         for fmt in ("mermaid", "dot"):
             path = getattr(args, fmt)
             if path:

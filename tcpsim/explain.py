@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fsm import TRANSITIONS, Input
+from .repl_view import plural
 from .seqnum import seq_lt
 from .states import State
 
@@ -100,11 +101,11 @@ TEXT: dict[str, tuple[str, str]] = {
                   "been lost, so it sends the SYN,ACK again.",
                   "重传的 SYN 到达了处于 SYN-RECEIVED 的 {host}：它的 SYN,ACK 想必丢了，于是再发一次 "
                   "SYN,ACK。"),
-    "data": ("{host} took {n} octets of data in order: RCV.NXT moves past them and the data "
+    "data": ("{host} took {octets} of data in order: RCV.NXT moves on by {n} and the data "
              "waits for recv() (RFC 9293 3.10.7.4, seventh: process the segment text).",
              "{host} 按序收下了 {n} 个字节：RCV.NXT 前移，数据等待 recv() 读取（RFC 9293 "
              "3.10.7.4 第七步：处理报文段正文）。"),
-    "data_acked": ("It acknowledges them at once with ACK #{id}.",
+    "data_acked": ("It acknowledges the data at once with ACK #{id}.",
                    "它立即用 ACK #{id} 确认。"),
     "data_delayed": ("It delays its ACK, hoping to combine it with a reply (RFC 9293 3.8.6.3, "
                      "RFC 1122 4.2.3.2).",
@@ -404,7 +405,8 @@ def _why(ex: Explainer, event: Any, changes: list, sent: list, net: Any) -> None
         elif _delivered_before(net, p):
             ex.say("unacceptable", host=p.dst)
         else:
-            ex.say("data", host=p.dst, n=len(seg.payload))
+            n = len(seg.payload)
+            ex.say("data", host=p.dst, n=n, octets=plural(n, "octet"))
             if reply is not None:
                 ex.say("data_acked", id=reply.id)
             else:

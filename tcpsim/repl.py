@@ -27,7 +27,7 @@ from .repl_more import MoreCommands
 from .repl_parse import (DEFAULT_RECV, UsageError, check_name, check_plain, parse_int, parse_port, printable,
                          split_address, split_sockref, strip_comment, words)
 from .repl_session import SessionCommands, filler_or_data
-from .repl_view import Naming, fmt_consequences, painter
+from .repl_view import Naming, fmt_consequences, painter, plural
 from .repl_world import PendingCall, Refused, World, abort
 from .states import State
 from .trace import fmt_time
@@ -58,10 +58,10 @@ class Last:
         self.packet = packet
 
 
-def error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException, hint: str | None = None) -> str:
     """``ConnectionRefusedError: [Errno 111] Connection refused (nothing listens ...)``."""
     text = f"{type(exc).__name__}: {exc}"
-    hint = HINTS.get(getattr(exc, "errno", None) or 0)
+    hint = hint or HINTS.get(getattr(exc, "errno", None) or 0)
     return f"{text} ({hint})" if hint else text
 
 
@@ -278,7 +278,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
             shown = repr(result[:60]) + (f"... ({len(result)} bytes)" if len(result) > 60 else "")
             return "returned", shown
         if pc.name == "sendall()":
-            return "returned", f"({pc.nbytes} bytes handed to TCP)"
+            return "returned", f"({plural(pc.nbytes, 'byte')} handed to TCP)"
         return "returned", ""
 
     def run_call(self, sock: Any, name: str, fn: Any, *args: Any, nbytes: int = 0) -> PendingCall:
@@ -299,8 +299,11 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
             result = fn(*args)
         except (OSError, ValueError, TypeError, OverflowError) as exc:
             self.report(mark)
+            hint = None
+            if name == "bind()" and getattr(exc, "errno", None) == E.EADDRINUSE:
+                hint = self.world.held_in_time_wait(sock.host.name, args[0][1])
             raise Refused(f"{self.world.describe(sock).split()[0]}: {name} raised "
-                          f"{error_text(exc)}") from None
+                          f"{error_text(exc, hint)}") from None
         self.report(mark)
         return result
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from .repl_parse import (UsageError, parse_data, parse_float, parse_int, parse_keywords,
                          parse_packet_id, parse_port, words)
-from .repl_view import (NAMINGS, fmt_event, fmt_flight, fmt_packet, paint_states, state_rows,
-                        table, wrap)
+from .repl_view import (NAMINGS, fmt_event, fmt_flight, fmt_packet, paint_states, plural,
+                        state_rows, table, wrap)
 from .repl_world import parse_breakpoint
 from .segment import Flags, Segment
 from .states import State
@@ -73,7 +73,7 @@ class MoreCommands:
             if self.stop_on_ctrl_c():
                 return
             if self.after(end):
-                self.say(f"stopped after {i} steps, a virtual day ahead (a zero-window probe "
+                self.say(f"stopped after {plural(i, 'step')}, a virtual day ahead (a zero-window probe "
                          "goes on forever); 'step N' to go on")
                 return
             event, _, hit = self.advance(verbose=True)
@@ -155,7 +155,7 @@ class MoreCommands:
             self.changed()
         nxt = self.world.next_event_time()
         tail = "nothing is scheduled" if nxt is None else f"next event at {fmt_time(round(nxt * 1e6))}"
-        self.say(f"ran {count} event{'s' if count != 1 else ''}; now t={fmt_time(self.net.now_ticks)}, {tail}")
+        self.say(f"ran {plural(count, 'event')}; now t={fmt_time(self.net.now_ticks)}, {tail}")
 
     def do_run(self, arg: str) -> None:
         """run [until T | for T]
@@ -433,7 +433,7 @@ class MoreCommands:
             n = write_pcap(self.net.trace, args[0])
         except OSError as exc:
             raise UsageError(f"cannot write {args[0]}: {exc.strerror or exc}") from None
-        self.say(f"wrote {n} packets to {args[0]}")
+        self.say(f"wrote {plural(n, 'packet')} to {args[0]}")
 
     def do_naming(self, arg: str) -> None:
         """naming symbolic|relative|absolute

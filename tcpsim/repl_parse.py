@@ -117,9 +117,15 @@ def split_address(text: str) -> tuple[str, int]:
 def parse_data(text: str) -> bytes:
     """Data to send: the rest of the line, with \\n, \\r, \\t, \\\\ and \\xNN escapes.
 
-    Surrounding double quotes are removed, so ``"  padded  "`` keeps its spaces.
+    Surrounding double quotes are removed, so ``"  padded  "`` keeps its spaces; an
+    opening quote that is never closed is refused, not sent.
     """
-    if len(text) >= 2 and text[0] == text[-1] == '"':
+    if text[:1] == '"':
+        closing = len(text) >= 2 and text[-1] == '"' and \
+            (len(text[1:-1]) - len(text[1:-1].rstrip("\\"))) % 2 == 0     # not \" escaped
+        if not closing:
+            raise UsageError(f"the data's opening quote is never closed ({text}); end the "
+                             'data with a quote too: "like this"')
         text = text[1:-1]
     out = bytearray()
     i = 0

@@ -14,7 +14,7 @@ from typing import Any
 from .config import Config
 from .repl_parse import (DEFAULT_RECV, MAX_DATA, UsageError, parse_data, parse_float, parse_int, parse_keywords,
                          parse_seed, split_sockref, words)
-from .repl_view import NAMINGS
+from .repl_view import NAMINGS, plural
 from .repl_world import Refused
 from .segment import Flags
 from .states import State
@@ -29,7 +29,7 @@ GROUPS = (
     ("session and scripts", "expect save seed config help quit"),
 )
 
-EXPECT_FORMS = {"recv": "recv HOST DATA, e.g. 'expect recv server hello'",
+EXPECT_FORMS = {"recv": "recv HOST DATA|--bytes N, e.g. 'expect recv server hello'",
                 "error": "error HOST EXC, e.g. 'expect error client ConnectionRefusedError'",
                 "fail": "fail COMMAND, e.g. 'expect fail listen server 80'"}
 
@@ -54,7 +54,7 @@ class SessionCommands:
         if undone is None:
             raise UsageError("nothing to undo: no command has changed the simulation yet")
         self.replay(entries)
-        self.say(f"undid '{undone}' (replayed {len(entries)} commands from seed {self.seed}); "
+        self.say(f"undid '{undone}' (replayed {plural(len(entries), 'command')} from seed {self.seed}); "
                  f"now t={fmt_time(self.net.now_ticks)}")
 
     def do_save(self, arg: str) -> None:
@@ -100,11 +100,12 @@ class SessionCommands:
         self.say(" ".join(f"{name}={getattr(self.net.config, name)}" for name in fields))
 
     def do_expect(self, arg: str) -> None:
-        """expect HOST STATE | recv HOST DATA | error HOST EXC | fail COMMAND
+        """expect HOST STATE | recv HOST DATA|--bytes N | error HOST EXC | fail COMMAND
         Check something, so that a script is a regression test.
         'expect client ESTABLISHED': some connection on HOST (or HOST/FD) is in STATE.
         'expect recv server hello': receiving on HOST gives DATA (runs the network until
-        it does).  'expect error client ConnectionRefusedError' (or ECONNREFUSED): HOST's
+        it does); DATA as 'send' takes it, "" for end of stream, or --bytes N for the N
+        octets of filler 'send HOST --bytes N' sends.  'expect error client ConnectionRefusedError' (or ECONNREFUSED): HOST's
         last finished call raised it.  'expect fail COMMAND': COMMAND is refused."""
         head = arg.split(None, 2)
         if len(head) >= 2 and head[0] == "fail":
@@ -117,7 +118,7 @@ class SessionCommands:
         if args and args[0] in EXPECT_FORMS and args[0] not in self.net.hosts:
             raise UsageError(f"usage: expect {EXPECT_FORMS[args[0]]}")
         if len(args) != 2:
-            raise UsageError("usage: expect HOST STATE | expect recv HOST DATA | "
+            raise UsageError("usage: expect HOST STATE | expect recv HOST DATA|--bytes N | "
                              "expect error HOST EXC | expect fail COMMAND")
         name, fd = split_sockref(args[0])
         try:

@@ -216,6 +216,12 @@ class World:
             if missing.args[0] == "conn":
                 listening = any(not s.closed and s.state is State.LISTEN for s in socks)
                 hint = f"'accept {host_name}'" if listening else f"'connect {host_name} HOST:PORT'"
+                ended = [f"{host_name}/{self.fd(s)}" for s in socks if s.closed and s.connection
+                         is not None and s.connection.remote[1] != 0]
+                if ended:
+                    raise UsageError(f"{host_name} has no connected socket: {', '.join(ended)} "
+                                     f"{'is' if len(ended) == 1 else 'are'} closed; for a new "
+                                     f"connection, {hint}") from None
                 raise UsageError(f"{host_name} has no connected socket yet; first {hint}") from None
             raise UsageError(f"{host_name} has no open socket") from None
 
@@ -223,6 +229,18 @@ class World:
         """Does HOST have an open socket with a connection (one 'send'/'recv' can use)?"""
         return any(not s.closed and s.connection is not None and s.state is not State.LISTEN
                    for s in self.sockets.get(host_name, ()))
+
+    def held_in_time_wait(self, host_name: str, port: int) -> str | None:
+        """Why a bind to HOST's PORT failed, when a connection in TIME-WAIT holds it."""
+        for info in self.host(host_name).connections():
+            if info.local[1] == port and info.state is State.TIME_WAIT:
+                ends = [t for name, t in info.timers if name == "TIME-WAIT"]
+                until = f", until t={ends[0]:.6f}" if ends else ""
+                return (f"the connection {info.local[0]}:{port} - {info.remote[0]}:"
+                        f"{info.remote[1]} is in TIME-WAIT, which holds the port for 2*MSL"
+                        f"{until}; 'run' past then or pick another port (a program would set "
+                        "SO_REUSEADDR before bind(); the REPL has no setsockopt)")
+        return None
 
     def describe(self, sock: Any) -> str:
         """``server/4`` with its addresses: ``10.0.0.2:80 <- 10.0.0.1:32768``."""

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tcpsim import State
+from tcpsim import State, scenarios
 from tcpsim.cli import main
 from tcpsim.repl import Repl
 
@@ -478,7 +478,8 @@ UNCLEAR = [
     ("recv /4", "error: a socket is HOST or HOST/FD, like server or server/4, not '/4'"),
     ("connect client 10.0.0.9:80",
      "error: no host has address 10.0.0.9; hosts: client (10.0.0.1), server (10.0.0.2)"),
-    ("expect recv server", "error: usage: expect recv HOST DATA, e.g. 'expect recv server hello'"),
+    ("expect recv server", "error: usage: expect recv HOST DATA|--bytes N, "
+                           "e.g. 'expect recv server hello'"),
     ("expect error client", "error: usage: expect error HOST EXC, "
                             "e.g. 'expect error client ConnectionRefusedError'"),
     ("break nosuch RST", "error: no host named 'nosuch'; hosts: client, server"),
@@ -748,3 +749,49 @@ def test_listen_on_port_0_says_the_port_it_was_given(s):
     out = s.run("listen server 0")
     port = s.sock("server", 3).getsockname()[1]
     assert port != 0 and f"server/3 listening on port {port}\n" in out
+
+
+def test_an_unterminated_quote_in_the_data_is_refused_not_sent(s):
+    s.lines(*CONNECTED)
+    for line in ('send client "unterminated', 'send client "', 'send client "ends with \\"'):
+        out = s.run(line)
+        assert out.startswith("error: the data's opening quote is never closed") and out.count("\n") == 1
+    assert s.run("flight") == "nothing in flight\n"
+    assert "len=2" in s.run('send client "ok"')
+    assert "len=2" in s.run('send client "a\\\\"')         # a and an escaped backslash
+
+
+def test_a_call_on_a_host_whose_sockets_are_closed_says_they_are_closed(s):
+    s.lines(*CONNECTED, "close server/4", "close server/3")
+    for line in ("expect recv server hi", "recv server", "send server x"):
+        assert s.run(line) == ("error: server has no connected socket: server/4 is closed; "
+                               "for a new connection, 'connect server HOST:PORT'\n")
+
+
+def test_a_port_held_in_time_wait_says_so_and_when_it_frees(s):
+    # RFC 9293 3.10.7.4: TIME-WAIT lasts 2*MSL (msl=120 s by default)
+    s.lines(*CONNECTED, "close server/4", "close client", "close server/3", "run for 1")
+    out = s.run("listen server 80")
+    assert "Address already in use" in out and "close the socket holding it" not in out
+    assert "10.0.0.2:80 - 10.0.0.1:32768 is in TIME-WAIT, which holds the port for 2*MSL, " \
+           "until t=240.050000" in out and "SO_REUSEADDR" in out
+    s.run("run")
+    assert "listening on port 80" in s.run("listen server 80")
+
+
+def test_help_expect_names_the_bytes_form_the_scenarios_use(s):
+    assert "expect recv server --bytes 20000" in scenarios.load("lossy-transfer").text
+    assert "recv HOST DATA|--bytes N" in s.run("help expect")
+
+
+def test_counts_of_one_are_singular(s):
+    s.lines(*CONNECTED, "recv server/4")
+    assert "(1 byte handed to TCP)" in s.run("send client x")
+    s.run("step")
+    said = " ".join(s.run("explain").split())
+    assert "took 1 octet of data" in said and "1 octets" not in said
+    ladder = s.run("ladder")
+    assert "sendall(1 byte)" in ladder and "recv() returns 1 byte " in ladder
+    assert "1 bytes" not in ladder
+    s.lines("seed 0", "listen server 80", "listen server 81")
+    assert "(replayed 1 command from seed 0)" in s.run("back")
