@@ -44,12 +44,16 @@ class Call:
     ``done`` and ``blocked`` say where it is; ``result`` gives its return value
     (raising its exception if it failed); ``waiting_for`` says in words what a
     blocked call waits for: ``"connect(): SYN-SENT, waiting for SYN,ACK"``.
+    ``woken`` is true while a blocked call has been woken (what it waits on changed)
+    and its wake-up event waits its turn on the network's queue; when that runs,
+    the call returns or waits again.
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.done = False
         self.blocked = False
+        self.woken = False
         self.waiting_for = ""
         self._result: Any = _NOT_YET
         self.exception: BaseException | None = None
@@ -121,7 +125,7 @@ class Process:
         previous = net._current
         net._current = self
         _running.append(self)
-        self.call.blocked = False
+        self.call.blocked = self.call.woken = False
         self._go.release()
         self._back.acquire()
         _running.pop()
@@ -142,7 +146,7 @@ class Process:
         if not self.wake_pending and not self.finished:
             from .network import WAKE
 
-            self.wake_pending = True
+            self.wake_pending = self.call.woken = True
             self.net._push(self.net._now, WAKE, self)
 
 

@@ -37,7 +37,7 @@ from .segment import Flags, Segment, flag_names
 from .sockbase import SHUT_RD, SHUT_RDWR, SHUT_WR
 from .sockets import Socket
 from .repl_parse import DEFAULT_RECV
-from .repl_world import abort, choose_socket
+from .repl_world import choose_socket
 
 if TYPE_CHECKING:
     from .network import Network
@@ -370,8 +370,7 @@ class Runner:
         return self._direct(command, self.pick(host, "open").close)
 
     def _do_abort(self, command: Command, host: str) -> Any:
-        sock = self.pick(host, "open")
-        return self._direct(command, lambda: abort(sock))
+        return self._direct(command, self.pick(host, "open").abort)
 
     def _do_step(self, command: Command, count: int = 1) -> int:
         self.log.append(command)

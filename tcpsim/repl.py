@@ -28,7 +28,7 @@ from .repl_parse import (DEFAULT_RECV, UsageError, check_name, check_plain, pars
                          split_address, split_sockref, strip_comment, words)
 from .repl_session import SessionCommands, filler_or_data
 from .repl_view import Naming, fmt_consequences, painter, plural
-from .repl_world import PendingCall, Refused, World, abort
+from .repl_world import PendingCall, Refused, World
 from .states import State
 from .trace import fmt_time
 
@@ -453,7 +453,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         if len(args) != 1:
             raise UsageError("usage: abort HOST[/FD], e.g. 'abort client'")
         sock = self.open_socket(args[0])
-        self.direct(sock, "abort()", abort, sock)
+        self.direct(sock, "abort()", sock.abort)
         self.say(f"{sock.host.name}/{self.world.fd(sock)} aborted")
 
     def do_sockets(self, arg: str) -> None:

@@ -9,14 +9,12 @@ prompt -- it shows as blocked, and a later ``step`` shows it returning.
 
 from __future__ import annotations
 
-import struct
 from typing import Any, Callable
 
 from .config import Config
 from .network import Network
 from .repl_parse import UsageError
 from .segment import Flags
-from .sockbase import SO_LINGER, SOL_SOCKET
 from .states import State
 from .timers import to_ticks
 from .trace import fmt_time
@@ -47,14 +45,6 @@ def choose_socket(socks: list[Any], role: str) -> Any:
     raise LookupError("open")
 
 
-def abort(sock: Any) -> None:
-    """RFC 9293 ABORT, as close() with SO_LINGER 0 seconds: RST, everything dropped, the
-    socket released.  It does what ``sock.abort()`` does, but the trace (and so the ladder)
-    shows the call before the RST and the state change it causes."""
-    sock.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 class Refused(Exception):
     """A command the world refused after it had begun to change it (a socket call raised,
     an expectation failed); ``back`` and ``save`` still replay it, as 'expect fail ...'."""
@@ -63,14 +53,12 @@ class Refused(Exception):
 class PendingCall:
     """A socket call the REPL issued that has not been reported as finished yet."""
 
-    def __init__(self, host: str, fd: int, name: str, call: Any, nbytes: int = 0,
-                 process: Any = None) -> None:
+    def __init__(self, host: str, fd: int, name: str, call: Any, nbytes: int = 0) -> None:
         self.host = host
         self.fd = fd
         self.name = name
         self.call = call
         self.nbytes = nbytes
-        self.process = process
         self.woken_by = ""         # what woke it, while its wake-up waits its turn ...
         self.woken_at = 0          # ... and when (ticks)
 
@@ -262,11 +250,7 @@ class World:
               nbytes: int = 0) -> PendingCall:
         host = sock.host.name
         call = sock.host.spawn(fn, *args)
-        # The engine keeps a call's process to itself; the REPL needs it to tell a call
-        # woken but not yet run from one still waiting (a public Call.woken is requested).
-        processes = self.net.__dict__.get("_processes", ())
-        process = next((p for p in reversed(processes) if p.call is call), None)
-        pc = PendingCall(host, self.fd(sock), name, call, nbytes, process)
+        pc = PendingCall(host, self.fd(sock), name, call, nbytes)
         self.pending.append(pc)
         return pc
 
@@ -277,8 +261,7 @@ class World:
         that instant (RFC 9293 leaves the order to the implementation; a kernel too
         runs a woken reader after the packets it is handling).  Until it runs, the
         call still says what it was waiting for, and decides then whether to return."""
-        return [pc for pc in self.pending if pc.process is not None
-                and pc.process.wake_pending and not pc.call.done]
+        return [pc for pc in self.pending if pc.call.woken and not pc.call.done]
 
     def finished(self) -> list[PendingCall]:
         """Calls that returned or raised since last asked (accept's socket adopted)."""

@@ -444,7 +444,7 @@ class Socket(SocketOptions, FileMethods):
         self._check_open()
         if flags and check_flags(flags, SEND_FLAGS, "sendall") & MSG_DONTWAIT:
             raise err(E.EOPNOTSUPP, "sendall() with MSG_DONTWAIT: use send()")
-        self._record("sendall()", "call", "%d bytes", len(view))
+        self._record("sendall()", "call", "%d byte%s", len(view), "" if len(view) == 1 else "s")
         timeout = self._timeout
         deadline = None
         if timeout:
@@ -481,7 +481,9 @@ class Socket(SocketOptions, FileMethods):
             # (tcp_disconnect); one whose error went to SO_ERROR instead reads as ended
             raise err(E.ENOTCONN)
         if bufsize == 0 or self._shut_rd and not conn.rcv_buf:
-            return b""                  # after SHUT_RD, Linux still returns what arrives
+            # after SHUT_RD, Linux still returns what arrives
+            self._record("recv()", "return", "0 bytes" if bufsize == 0 else "b'' (shut for reading)")
+            return b""
         if not conn.rcv_buf:                            # nothing buffered: wait (or not)
             self._wait_readable(conn, flags)
         if conn.rcv_buf:
@@ -491,7 +493,7 @@ class Socket(SocketOptions, FileMethods):
                 data = self._receive_all(conn, bufsize)
             else:
                 data = conn.receive(bufsize, self._net._now)
-            self._record("recv()", "return", "%d bytes", len(data))
+            self._record("recv()", "return", "%d byte%s", len(data), "" if len(data) == 1 else "s")
             return data
         # Linux (tcp_recvmsg): once the peer's FIN is in, recv is at end of stream even if a
         # RST came after it; the error stays for send (EPIPE in CLOSE-WAIT).
@@ -585,12 +587,16 @@ class Socket(SocketOptions, FileMethods):
         """Release the socket; the connection closes gracefully (FIN) and lives on
         through TIME-WAIT -- or is reset when unread data would be lost or SO_LINGER is 0.
         While a file from makefile() is open, the release waits for it (as in Python)."""
+        self._close(traced=True)
+
+    def _close(self, traced: bool) -> None:
         if self._fd < 0:
             return
         if self._io_refs > 0:
             self._close_when_files_close = True
             return
-        self._record("close()", "call")
+        if traced:
+            self._record("close()", "call")
         fd = self._fd
         self._fd = -1
         self._host._release_fd(fd)
@@ -631,10 +637,11 @@ class Socket(SocketOptions, FileMethods):
     def abort(self) -> None:
         """RFC 9293 ABORT: send RST (where there is a peer), drop everything, release the socket."""
         self._check_open()
+        self._record("abort()", "call")         # traced before the RST it sends
         conn = self.connection
         if conn is not None and self._listener is None:
             conn.abort(self._net._now)
-        self.close()
+        self._close(traced=False)
 
 
 def _as_bytes(data: Any) -> memoryview:

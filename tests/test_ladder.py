@@ -406,7 +406,7 @@ def _row(rows: list[str], text: str) -> int:
 ], ids=["abort client", "reset demo"])
 def test_an_abort_is_drawn_before_the_rst_and_the_state_change_it_causes(lines):
     rows = _repl_ladder(*lines)
-    call = _row(rows, "| close()")
+    call = _row(rows, "| abort()")
     assert call < _row(rows, "| ESTABLISHED -> CLOSED") < _row(rows, "|-- RST seq=")
 
 

@@ -66,6 +66,25 @@ def test_spawn_runs_until_first_block():
     assert addr == c.getsockname()
 
 
+def test_a_blocked_call_is_woken_by_the_arrival_and_runs_at_its_wake_up_event():
+    net, client, server = pair()
+    s = server.socket()
+    s.bind(("", 80))
+    s.listen()
+    c = client.socket()
+    c.connect(("server", 80))
+    conn, _ = s.accept()
+    call = server.spawn(conn.recv, 100)
+    assert call.blocked and not call.woken
+    c.send(b"aaa")
+    arrival = net.step()
+    assert arrival.kind == "arrival"
+    assert call.blocked and call.woken and not call.done      # woken, not run yet
+    assert call.waiting_for == "recv(): ESTABLISHED, waiting for data"
+    assert net.step().kind == "wakeup"
+    assert call.done and not call.woken and call.result == b"aaa"
+
+
 def test_a_function_that_does_not_block_is_done_at_once():
     net, client, server = pair()
     call = client.spawn(lambda: 42)

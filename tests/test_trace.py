@@ -45,6 +45,31 @@ def test_calls_record_blocking_and_returning():
     assert phases.index(("server", "accept()", "return")) > phases.index(("client", "connect()", "return"))
 
 
+def test_abort_is_traced_before_the_rst_and_the_state_change_it_causes():
+    net, cli, conn = established()
+    start = len(net.trace.records)
+    cli.abort()
+    kinds = [(r.kind, getattr(r, "name", "")) for r in net.trace.records[start:]]
+    assert kinds[0] == ("call", "abort()")
+    assert ("call", "close()") not in kinds          # one call, as the program made it
+    assert [k for k, _ in kinds[1:]] == ["segment", "state"] or \
+        [k for k, _ in kinds[1:]] == ["state", "segment"]
+    assert net.trace.segments()[-1].flags & 4       # the RST
+
+
+def test_every_recv_that_returns_is_traced_with_its_count():
+    net, cli, conn = established()
+    cli.sendall(b"x")
+    assert conn.recv(0) == b""
+    assert conn.recv(10) == b"x"
+    conn.shutdown(0)                                 # SHUT_RD
+    assert conn.recv(10) == b""
+    returns = [(r.name, r.detail) for r in net.trace.calls() if r.phase == "return"]
+    assert returns[-3:] == [("recv()", "0 bytes"), ("recv()", "1 byte"),
+                            ("recv()", "b'' (shut for reading)")]
+    assert ("sendall()", "1 byte") in [(r.name, r.detail) for r in net.trace.calls()]
+
+
 def test_packet_repr_names_its_id_once():
     net = Network(seed=0)
     net.add_host("c"), net.add_host("s")

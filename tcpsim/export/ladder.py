@@ -9,7 +9,6 @@ change, timer and socket call, in the order they happened.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from typing import Any
 
@@ -96,7 +95,6 @@ class Ladder:
 def call_text(name: str, phase: str, detail: str) -> str:
     """``connect(server:80)``, ``connect() blocks (waiting for SYN,ACK)``, ``recv() returns 5 bytes``."""
     base = name[:-2] if name.endswith("()") else name
-    detail = re.sub(r"(?<!\d)1 bytes\b", "1 byte", detail)      # the trace's "%d bytes"
     if phase == "call":
         return f"{base}({detail})"
     if phase == "blocked":
