@@ -4,7 +4,7 @@ import pytest
 
 import tcpsim
 import tcpsim.socket as socket
-from support import pair
+from support import established, pair
 from tcpsim import Deadlock, State
 
 
@@ -67,14 +67,8 @@ def test_spawn_runs_until_first_block():
 
 
 def test_a_blocked_call_is_woken_by_the_arrival_and_runs_at_its_wake_up_event():
-    net, client, server = pair()
-    s = server.socket()
-    s.bind(("", 80))
-    s.listen()
-    c = client.socket()
-    c.connect(("server", 80))
-    conn, _ = s.accept()
-    call = server.spawn(conn.recv, 100)
+    net, c, conn = established()
+    call = net.hosts["server"].spawn(conn.recv, 100)
     assert call.blocked and not call.woken
     c.send(b"aaa")
     arrival = net.step()
