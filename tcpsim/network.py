@@ -159,6 +159,9 @@ class Network:
             config = Config()
         if not isinstance(config, Config):
             raise TypeError(f"config must be a tcpsim.Config, not {type(config).__name__}")
+        if not isinstance(seed, int):       # random.Random(None) would seed from the OS
+            raise TypeError(f"seed must be an int (the same seed gives the same run), "
+                            f"not {type(seed).__name__}")
         if not isinstance(delay, (int, float)) or delay < 0:
             raise ValueError(f"delay must be a non-negative number of seconds, not {delay!r}")
         self.seed = seed

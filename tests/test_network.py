@@ -67,6 +67,13 @@ def test_run_until_stops_before_later_events():
     assert net.run(until=net.now + 0.01) == 1
 
 
+def test_the_seed_must_be_an_int_so_the_run_repeats():
+    for seed in (None, 1.5, "7"):                # None would seed from the OS
+        with pytest.raises(TypeError, match="seed must be an int"):
+            Network(seed=seed)
+    assert Network(seed=2**70).rng.random() == Network(seed=2**70).rng.random()
+
+
 def test_run_until_takes_virtual_seconds_and_says_so_otherwise():
     net, cli, conn = established()
     cli.sendall(b"x")
