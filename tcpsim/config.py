@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Callable, Union
 
@@ -45,14 +46,24 @@ class Config:
             raise ValueError(f"oow_ack_interval must be None or seconds >= 0, not {self.oow_ack_interval!r}")
         for name in ("msl", "rto_initial", "rto_min", "rto_max", "ack_delay"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number of seconds, not {value!r}")
+            if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"{name} must be a finite, non-negative number of seconds, "
+                                 f"not {value!r}")
         if self.rto_min <= 0 or self.rto_min > self.rto_max:
             raise ValueError("need 0 < rto_min <= rto_max")
+        if self.rto_initial <= 0:
+            raise ValueError("rto_initial must be more than 0 seconds (RFC 6298 2.1: 1 s)")
         for name in ("syn_retries", "retries", "backlog_slack"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
+        if self.challenge_ack_limit is not None and (
+                not isinstance(self.challenge_ack_limit, int) or self.challenge_ack_limit < 0):
+            raise ValueError(f"challenge_ack_limit must be None or a non-negative int, "
+                             f"not {self.challenge_ack_limit!r}")
+        for name in ("delayed_ack", "nagle", "rst_on_close_with_unread", "reset_with_ack"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, not {getattr(self, name)!r}")
         isn = self.isn
         if isn is not None and not callable(isn):
             if not isinstance(isn, int) or not 0 <= isn < 1 << 32:

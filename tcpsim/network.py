@@ -597,7 +597,11 @@ class Network:
         if isn is None:
             return self.rng.getrandbits(32)
         if callable(isn):
-            return int(isn()) & MASK
+            value = isn()
+            if not isinstance(value, int):
+                raise TypeError(f"Config.isn() returned {value!r}: it must return an int "
+                                "(taken modulo 2**32)")
+            return value & MASK
         return isn
 
     def close(self) -> None:

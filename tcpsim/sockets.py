@@ -343,6 +343,7 @@ class Socket(SocketOptions, FileMethods):
         key = (local_port, remote_addr, port)
         if key in host._conns:
             return E.EADDRINUSE if not raise_errors else self._raise(E.EADDRINUSE)
+        iss = self._net._isn()                  # first: Config.isn's callable may raise
         self._bound = (local_addr, local_port)
         conn = Connection(self._net.config, host, (local_addr, local_port), (remote_addr, port),
                           self._net._new_conn_id())
@@ -353,7 +354,7 @@ class Socket(SocketOptions, FileMethods):
         self._connect_failed = False
         host._register(conn)
         self._record("connect()", "call", "%s:%d", name, port)
-        conn.open_active(self._net._isn(), self._net._now)
+        conn.open_active(iss, self._net._now)
         if self._timeout == 0:
             self._in_progress = True
             self._record("connect()", "raise", "EINPROGRESS")

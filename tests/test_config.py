@@ -30,7 +30,26 @@ def test_linux_preset():
 
 @pytest.mark.parametrize("kw", [dict(mss=0), dict(recv_buffer=0), dict(msl=-1), dict(rto_min=0),
                                 dict(rto_min=5, rto_max=1), dict(retries=-1), dict(isn=2**32),
-                                dict(isn="7")])
+                                dict(isn="7"), dict(msl=float("nan")), dict(rto_max=float("inf")),
+                                dict(rto_initial=0), dict(challenge_ack_limit=-1)])
 def test_bad_values_are_refused(kw):
     with pytest.raises(ValueError):
         Config(**kw)
+
+
+@pytest.mark.parametrize("name", ["delayed_ack", "nagle", "rst_on_close_with_unread",
+                                  "reset_with_ack"])
+def test_switches_are_booleans(name):
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        Config(**{name: "yes"})
+
+
+def test_an_isn_callable_that_returns_no_int_is_named_and_leaves_the_socket_unconnected():
+    from tcpsim import Network
+
+    net = Network(config=Config(isn=lambda: "x"))
+    client, server = net.add_host("client"), net.add_host("server")
+    sock = client.socket()
+    with pytest.raises(TypeError, match=r"Config.isn\(\) returned 'x'"):
+        sock.connect(("server", 80))
+    assert client.connections() == [] and net.in_flight == []
