@@ -9,6 +9,7 @@ import errno as E
 import os
 import socket as _pysocket
 import struct
+import sys
 from typing import Any
 
 from .states import CLOSED, SYN_SENT
@@ -143,7 +144,7 @@ def _timeout_value(value: Any) -> float:
             raise ValueError("Invalid value NaN (not a number)")
     elif isinstance(value, int):
         if abs(value) > _MAX_TIMEOUT:
-            raise OverflowError("timestamp too large to convert to C _PyTime_t")
+            raise OverflowError(f"timestamp too large to convert to C {_PYTIME_T}")
     else:
         raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
     if value < 0:
@@ -154,6 +155,7 @@ def _timeout_value(value: Any) -> float:
 
 
 _MAX_TIMEOUT = (2**63 - 1) // 10**9     # CPython keeps timeouts as int64 nanoseconds
+_PYTIME_T = "PyTime_t" if sys.version_info >= (3, 13) else "_PyTime_t"   # its C type's name
 
 
 def _int_option(value: Any) -> int:
