@@ -57,7 +57,7 @@ class Connection(Sender):
 
     __slots__ = (
         "config", "sink", "ticks", "rto", "history", "id", "passive", "error",
-        "orphan", "waiters", "owner", "nagle",
+        "orphan", "rcv_shut", "waiters", "owner", "nagle",
         "t_rtx", "t_persist", "t_delack", "t_timewait", "wake_at",
         "rtx_count", "timed_end", "timed_at", "probing", "persist_interval",
         "ack_pending", "delack_count", "rst_with_ack", "challenge_window", "challenge_count",
@@ -77,6 +77,7 @@ class Connection(Sender):
         self.passive = False           # made by a listener from a SYN
         self.error: int | None = None  # errno to report to the user once
         self.orphan = False            # the user closed the socket; nobody reads
+        self.rcv_shut = False          # the user shut it for reading (shutdown SHUT_RD)
         self.waiters: list[Callable[[], None]] | None = None
         self.owner: Any = None         # the host's bookkeeping (listener of a child, ...)
         self.nagle = config.nagle      # RFC 896; a socket's TCP_NODELAY turns it off
@@ -207,13 +208,16 @@ class Connection(Sender):
         if (self.state, CLOSE) in TRANSITIONS:
             self._fire(CLOSE, now, "close()")
 
-    def abort(self, now: int, with_ack: bool = False, cause: str = "abort()") -> None:
-        """ABORT: send RST where there is a peer to tell, flush everything, go CLOSED."""
+    def abort(self, now: int, with_ack: bool = False, cause: Any = "abort()",
+              keep_received: bool = False) -> None:
+        """ABORT: send RST where there is a peer to tell, flush everything (but what was
+        received, if asked), go CLOSED."""
         if (self.state, ABORT) not in TRANSITIONS:
             return
         self.rst_with_ack = with_ack
         self.snd_buf.clear()
-        self.rcv_buf.clear()
+        if not keep_received:
+            self.rcv_buf.clear()
         self._fire(ABORT, now, cause)
 
     # -- 3.10.7 SEGMENT ARRIVES ------------------------------------------------
@@ -461,10 +465,16 @@ class Connection(Sender):
     def _text_and_fin(self, seg: Segment, seq: int, payload: bytes, fin: int, now: int) -> None:
         """3.10.7.4, seventh (segment text) and eighth (FIN) steps."""
         state = self.state
-        if payload and state in _GETS_TEXT and self.orphan:
+        if payload and state in _GETS_TEXT and (
+                self.orphan or self.rcv_shut and state is not ESTABLISHED):
             if self.config.rst_on_close_with_unread:
-                # RFC 1122 4.2.2.13: data after CLOSE is lost, so say so with a RST.
-                self.abort(now, with_ack=True, cause=seg)
+                # RFC 1122 4.2.2.13: data after CLOSE is lost, so say so with a RST -- and
+                # after our FIN to a socket shut for reading too, as Linux does (its
+                # tcp_rcv_state_process in FIN-WAIT-1/2): that socket hears ECONNRESET, and
+                # what it had received stays readable.
+                if not self.orphan:
+                    self.error = errno.ECONNRESET
+                self.abort(now, with_ack=True, cause=seg, keep_received=not self.orphan)
                 return
             # Nobody can read it: acknowledge in-order data and discard it, so the
             # window stays open and the peer's FIN can follow.

@@ -12,7 +12,7 @@ import struct
 import sys
 from typing import Any
 
-from .states import CLOSED, SYN_SENT
+from .states import CLOSED, SYN_SENT, TIME_WAIT
 
 AF_INET = _pysocket.AF_INET
 SOCK_STREAM = _pysocket.SOCK_STREAM
@@ -55,20 +55,21 @@ class SocketOptions:
 
     __slots__ = ()
 
+    # As CPython: the mode is the socket object's own, so it is kept (and read) even on a
+    # closed socket; setting it on one raises EBADF after the change.
     def setblocking(self, flag: bool) -> None:
-        self._check_open()
         self._timeout = None if flag else 0.0
+        self._check_open()
 
     def getblocking(self) -> bool:
-        self._check_open()
         return self._timeout != 0.0
 
     def settimeout(self, value: float | None) -> None:
         """Block for at most ``value`` virtual seconds (None: forever, 0: non-blocking)."""
-        self._check_open()
         if value is not None:
             value = _timeout_value(value)
         self._timeout = value
+        self._check_open()
 
     def gettimeout(self) -> float | None:
         return self._timeout
@@ -115,7 +116,7 @@ class SocketOptions:
     def getpeername(self) -> tuple[str, int]:
         self._check_open()
         conn = self._conn
-        if conn is None or conn.state is SYN_SENT or (conn.state is CLOSED and not conn.fin_received):
+        if conn is None or conn.state in (SYN_SENT, CLOSED, TIME_WAIT):    # Linux: TCP_CLOSE
             raise err(E.ENOTCONN)
         return conn.remote
 

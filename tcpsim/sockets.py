@@ -19,7 +19,7 @@ from .sockbase import (AF_INET, IPPROTO_TCP, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MS
                        RECV_FLAGS, SEND_FLAGS, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM, SOMAXCONN,
                        SocketOptions, check_flags, err, gaierror)
 from .sockfile import FileMethods
-from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, State
+from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State
 from .trace import CallRecord
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 _SOCK_NONBLOCK = getattr(_pysocket, "SOCK_NONBLOCK", 0)
 _CONNECTING = frozenset({SYN_SENT, SYN_RECEIVED})
 _CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
+# States in which Linux's socket has no connection any more (TCP_CLOSE): Linux keeps a
+# TIME-WAIT in a small record of its own, apart from the socket
+_ENDED = frozenset({CLOSED, TIME_WAIT})
 
 
 class Socket(SocketOptions, FileMethods):
@@ -328,6 +331,7 @@ class Socket(SocketOptions, FileMethods):
             code = self._take_error() or (E.ECONNABORTED if in_progress else 0)
             if code:
                 self._connect_failed = True
+                self._shut_rd = self._shut_wr = False      # tcp_disconnect: sk_shutdown = 0
                 return code if not raise_errors else self._raise(code)
         remote_addr = self._resolve_remote(name)
         host = self._host
@@ -378,6 +382,7 @@ class Socket(SocketOptions, FileMethods):
             code = conn.error
             conn.error = None
             self._connect_failed = True
+            self._shut_rd = self._shut_wr = False
             self._record("connect()", "raise", E.errorcode.get(code, str(code)))
             if raise_errors:
                 raise err(code)
@@ -471,20 +476,28 @@ class Socket(SocketOptions, FileMethods):
             raise TypeError(f"'{type(bufsize).__name__}' object cannot be interpreted as an integer")
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if bufsize == 0:                    # CPython answers this itself, socket or no socket
+            self._record("recv()", "return", "0 bytes")
+            return b""
         self._check_open()
         if flags:
             flags = check_flags(flags, RECV_FLAGS, "recv")
             if flags & MSG_OOB:
                 raise err(E.EINVAL, "no urgent data: tcpsim does not simulate it")
         conn = self._conn
+        if self._shut_rd and (conn is None or not conn.rcv_buf):
+            # Linux (tcp_recvmsg): shut for reading, recv is at its end -- after an error
+            # still pending, unless the peer's FIN came first.  What arrives is still read.
+            code = 0 if conn is None or conn.fin_received else self._take_error()
+            if code:
+                self._record("recv()", "raise", E.errorcode.get(code, str(code)))
+                raise err(code)
+            self._record("recv()", "return", "b'' (shut for reading)")
+            return b""
         if conn is None or self._connect_failed:
             # Linux: a connect() that reported its failure disconnects the socket
             # (tcp_disconnect); one whose error went to SO_ERROR instead reads as ended
             raise err(E.ENOTCONN)
-        if bufsize == 0 or self._shut_rd and not conn.rcv_buf:
-            # after SHUT_RD, Linux still returns what arrives
-            self._record("recv()", "return", "0 bytes" if bufsize == 0 else "b'' (shut for reading)")
-            return b""
         if not conn.rcv_buf:                            # nothing buffered: wait (or not)
             self._wait_readable(conn, flags)
         if conn.rcv_buf:
@@ -527,7 +540,20 @@ class Socket(SocketOptions, FileMethods):
 
     def _receive_all(self, conn: Connection, bufsize: int) -> bytes:
         """MSG_WAITALL: ``bufsize`` octets, or fewer at end of stream or on an error
-        (reported by the next call).  What was taken is returned, never lost."""
+        (reported by the next call).  What was taken is returned, never lost: so while
+        the buffer can hold them all, nothing is taken until they are there, and a call
+        that can never return raises Deadlock as other blocking calls do."""
+        want = min(bufsize, conn.recv_cap)
+
+        def ready() -> bool:
+            return len(conn.rcv_buf) >= want or conn.fin_received or conn.error is not None \
+                or conn.state is CLOSED or self._fd < 0
+
+        try:
+            self._wait("recv()", ready, conn, f"waiting for {want} bytes (MSG_WAITALL)")
+        except BaseException as exc:
+            self._record("recv()", "raise", repr(exc))
+            raise
         data = conn.receive(bufsize, self._net._now)
         while len(data) < bufsize:
             try:
@@ -574,11 +600,17 @@ class Socket(SocketOptions, FileMethods):
                 self._listener = None
             return
         conn = self._conn
-        if conn is None or conn.state in (CLOSED, SYN_SENT) and not conn.fin_received:
+        if conn is None or conn.state in _ENDED:
+            # Linux (inet_shutdown): ENOTCONN from a socket with no connection, yet the
+            # shutdown holds: recv then says b'', send EPIPE
+            self._shut_rd |= how != SHUT_WR
+            self._shut_wr |= how != SHUT_RD
+            raise err(E.ENOTCONN)
+        if conn.state is SYN_SENT:
             raise err(E.ENOTCONN)
         self._record("shutdown()", "call", {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}[how])
         if how in (SHUT_RD, SHUT_RDWR):
-            self._shut_rd = True
+            self._shut_rd = conn.rcv_shut = True
             conn._wake()
         if how in (SHUT_WR, SHUT_RDWR) and not self._shut_wr:
             self._shut_wr = True

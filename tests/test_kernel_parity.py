@@ -534,7 +534,92 @@ def connect_after_both_closed(w):
     return [outcome(cli.recv, 10), outcome(cli.connect, w.server_addr(srv))]
 
 
-SCENARIOS = [address_forms, reset_after_the_peer_shut_writing, reset_then_send_in_close_wait,
+# -- found by a differential fuzzer (random socket programs in both worlds) -----------------
+
+
+def recv0_closed(w):
+    s = w.socket()
+    a = outcome(s.recv, 0)
+    s.close()
+    return [a, outcome(s.recv, 0), outcome(s.recv, 0, pysocket.MSG_PEEK)]
+
+
+def data_after_shut_rd_in_fin_wait(w):
+    srv, cli, conn = connected(w)
+    cli.shutdown(pysocket.SHUT_RDWR)          # FIN sent, reading shut
+    w.settle(conn)
+    conn.sendall(b"late")              # data to a FIN-WAIT-2 socket shut for reading
+    w.settle(cli)
+    return [outcome(cli.recv, 10), outcome(cli.getpeername), outcome(cli.shutdown, pysocket.SHUT_RDWR),
+            outcome(cli.getsockopt, pysocket.SOL_SOCKET, pysocket.SO_ERROR),
+            outcome(conn.send, b"x"), outcome(conn.recv, 10)]
+
+
+def data_after_shut_rd_then_wr(w):
+    srv, cli, conn = connected(w)
+    cli.shutdown(pysocket.SHUT_RD)
+    cli.shutdown(pysocket.SHUT_WR)
+    w.settle(conn)
+    conn.sendall(b"late")
+    w.settle(cli)
+    return [outcome(cli.recv, 10), outcome(conn.send, b"x"), outcome(conn.recv, 10)]
+
+
+def reset_after_shut_rd_in_close_wait(w):
+    srv, cli, conn = connected(w)
+    cli.shutdown(pysocket.SHUT_RD)
+    conn.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_LINGER, LINGER_0)
+    conn.close()                        # RST to cli
+    w.settle(cli)
+    return [outcome(cli.recv, 10), outcome(cli.recv, 10), outcome(cli.send, b"x")]
+
+
+def reset_after_fin_then_shutdown_and_getpeername(w):
+    srv, cli, conn = connected(w)
+    conn.close()                        # FIN: cli in CLOSE-WAIT
+    w.settle(cli)
+    cli.send(b"x")                      # conn is gone: RST back
+    w.settle(cli)
+    return [outcome(cli.getpeername), outcome(cli.shutdown, pysocket.SHUT_RD),
+            outcome(cli.shutdown, pysocket.SHUT_WR), outcome(cli.recv, 10)]
+
+
+def names_after_both_fins(w):
+    srv, cli, conn = connected(w)
+    cli.shutdown(pysocket.SHUT_WR)
+    w.settle(conn)
+    conn.close()                        # cli: FIN-WAIT-2 -> TIME-WAIT while still open
+    w.settle(cli)
+    return [outcome(cli.recv, 10), outcome(cli.getpeername), outcome(cli.shutdown, pysocket.SHUT_RD),
+            outcome(cli.shutdown, pysocket.SHUT_WR), outcome(cli.send, b"x"),
+            outcome(cli.connect, w.server_addr(srv))]
+
+
+def modes_after_close(w):
+    s = w.socket()
+    s.close()
+    a = [outcome(s.setblocking, False), s.gettimeout()]
+    b = [outcome(s.settimeout, 2.5), s.gettimeout()]
+    return a + b + [outcome(s.getblocking)]
+
+
+def recv_after_a_failed_shutdown(w):
+    s = w.socket()                                        # never connected
+    t = w.socket()
+    addr = w.closed_port()
+    refused = outcome(t.connect, addr)
+    return [outcome(s.shutdown, pysocket.SHUT_RD), outcome(s.recv, 1),
+            refused, outcome(t.shutdown, pysocket.SHUT_RD), outcome(t.recv, 1),
+            outcome(t.recv, 1, pysocket.MSG_DONTWAIT)]
+
+
+def recv_after_a_failed_shutdown_wr(w):
+    s = w.socket()
+    return [outcome(s.shutdown, pysocket.SHUT_WR), outcome(s.recv, 1, pysocket.MSG_DONTWAIT), outcome(s.send, b"x")]
+
+
+SCENARIOS = [recv0_closed, data_after_shut_rd_in_fin_wait, data_after_shut_rd_then_wr, reset_after_shut_rd_in_close_wait, reset_after_fin_then_shutdown_and_getpeername, names_after_both_fins, modes_after_close, recv_after_a_failed_shutdown, recv_after_a_failed_shutdown_wr,
+             address_forms, reset_after_the_peer_shut_writing, reset_then_send_in_close_wait,
              connect_after_a_reset, nonblocking_connect_reset_before_asked_again,
              connect_after_both_closed, attributes, unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
              connected_misuse, echo_and_close, half_close, reset_by_linger,

@@ -681,12 +681,18 @@ class TestFlags:
         assert info.value.errno == errno.EOPNOTSUPP
         assert conn.recv(10) == b"payload"
 
-    def test_waitall_that_can_never_be_satisfied_returns_what_it_took(self):
+    def test_waitall_that_can_never_be_satisfied_is_a_deadlock_that_keeps_the_data(self):
+        # SPEC 3: a blocking call outside a process that can never return raises Deadlock
+        # (the kernel would block for ever); what had arrived is still there to read
         net, cli, conn = established()
         cli.sendall(b"abc")                 # and nothing more will come
-        assert conn.recv(5, pysocket.MSG_WAITALL) == b"abc"
-        with pytest.raises(Deadlock):
+        with pytest.raises(Deadlock, match="MSG_WAITALL"):
             conn.recv(5, pysocket.MSG_WAITALL)
+        assert conn.recv(5) == b"abc"
+        cli.sendall(b"defgh")
+        cli.shutdown(pysocket.SHUT_WR)
+        assert conn.recv(8, pysocket.MSG_WAITALL) == b"defgh"     # the end of the stream
+        assert conn.recv(8, pysocket.MSG_WAITALL) == b""
 
     def test_waitall_gathers_across_segments(self):
         net, cli, conn = established(config=Config(mss=100))
