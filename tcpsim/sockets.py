@@ -406,7 +406,8 @@ class Socket(SocketOptions, FileMethods):
         """Queue data; blocks while the send buffer is full; returns how many octets it took."""
         view = _as_bytes(data)
         self._check_open()
-        if not flags or not check_flags(flags, SEND_FLAGS, "send") & MSG_DONTWAIT:
+        if not flags or not check_flags(flags, SEND_FLAGS, "send") & MSG_DONTWAIT or self._timeout:
+            # (CPython, given a timeout, waits for it before the MSG_DONTWAIT call: see recv)
             return self._send(view, "send()")
         timeout, self._timeout = self._timeout, 0.0
         try:
@@ -526,7 +527,9 @@ class Socket(SocketOptions, FileMethods):
                 or conn.state is CLOSED or self._fd < 0
 
         timeout = self._timeout
-        if flags & MSG_DONTWAIT:
+        if flags & MSG_DONTWAIT and not timeout:
+            # CPython on a socket with a timeout first waits (poll) up to the timeout, and
+            # only then makes the MSG_DONTWAIT call: so the flag stops only a blocking wait
             self._timeout = 0.0
         try:
             self._wait("recv()", ready, conn, "waiting for data")

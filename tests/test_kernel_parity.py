@@ -537,6 +537,14 @@ def connect_after_both_closed(w):
 # -- found by a differential fuzzer (random socket programs in both worlds) -----------------
 
 
+def dontwait_on_a_socket_with_a_timeout(w):
+    srv, cli, conn = connected(w)
+    conn.settimeout(0.05)                # CPython waits the timeout out, MSG_DONTWAIT or not
+    first = outcome(conn.recv, 10, pysocket.MSG_DONTWAIT)
+    conn.settimeout(None)                # blocking: the flag makes it EAGAIN at once
+    return [first, outcome(conn.recv, 10, pysocket.MSG_DONTWAIT)]
+
+
 def recv0_closed(w):
     s = w.socket()
     a = outcome(s.recv, 0)
@@ -618,7 +626,10 @@ def recv_after_a_failed_shutdown_wr(w):
     return [outcome(s.shutdown, pysocket.SHUT_WR), outcome(s.recv, 1, pysocket.MSG_DONTWAIT), outcome(s.send, b"x")]
 
 
-SCENARIOS = [recv0_closed, data_after_shut_rd_in_fin_wait, data_after_shut_rd_then_wr, reset_after_shut_rd_in_close_wait, reset_after_fin_then_shutdown_and_getpeername, names_after_both_fins, modes_after_close, recv_after_a_failed_shutdown, recv_after_a_failed_shutdown_wr,
+SCENARIOS = [dontwait_on_a_socket_with_a_timeout, recv0_closed, data_after_shut_rd_in_fin_wait,
+             data_after_shut_rd_then_wr, reset_after_shut_rd_in_close_wait,
+             reset_after_fin_then_shutdown_and_getpeername, names_after_both_fins,
+             modes_after_close, recv_after_a_failed_shutdown, recv_after_a_failed_shutdown_wr,
              address_forms, reset_after_the_peer_shut_writing, reset_then_send_in_close_wait,
              connect_after_a_reset, nonblocking_connect_reset_before_asked_again,
              connect_after_both_closed, attributes, unconnected_calls, closed_socket_calls, refused, bad_arguments, address_in_use,
