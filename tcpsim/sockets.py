@@ -39,7 +39,7 @@ class Socket(SocketOptions, FileMethods):
     # Slotted, as socket.socket is: no stray attributes, and about 160 bytes less each.
     __slots__ = ("_host", "_net", "_proto", "_fd", "_timeout", "_bound", "_conn", "_listener",
                  "_shut_rd", "_shut_wr", "_reset_seen", "_in_progress", "_connected",
-                 "_connect_failed", "_linger", "_reuse", "_nodelay", "_pending_error", "_io_refs",
+                 "_connect_failed", "_disconnecting", "_linger", "_reuse", "_nodelay", "_pending_error", "_io_refs",
                  "_close_when_files_close", "__weakref__")
 
     def __init__(self, host: "Host", family: int = AF_INET, type: int = SOCK_STREAM,
@@ -64,6 +64,7 @@ class Socket(SocketOptions, FileMethods):
         self._in_progress = False                       # connect() said EINPROGRESS
         self._connected = False                         # connect() succeeded (SS_CONNECTED)
         self._connect_failed = False                    # connect() reported its failure
+        self._disconnecting = False                     # shutdown() ended a failed connect
         self._linger: tuple[int, int] = (0, 0)
         self._reuse = 0
         self._nodelay = int(not host.net.config.nagle)  # TCP_NODELAY as it is in effect
@@ -309,6 +310,8 @@ class Socket(SocketOptions, FileMethods):
     def _connect(self, address: Any, raise_errors: bool) -> int:
         name, port = self._parse_address(address, "connect")
         self._check_open()
+        if self._disconnecting:                 # Linux: SS_DISCONNECTING takes no connect
+            return E.EINVAL if not raise_errors else self._raise(E.EINVAL)
         if self._listener is not None:
             return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
         conn = self._conn
@@ -603,6 +606,14 @@ class Socket(SocketOptions, FileMethods):
                 self._listener = None
             return
         conn = self._conn
+        if self._in_progress and conn is not None and conn.state is not SYN_SENT:
+            # Linux (inet_shutdown) settles a non-blocking connect not yet asked about:
+            # connected if it got through, else disconnecting for good
+            self._in_progress = False
+            if conn.state in _ENDED or conn.state is SYN_RECEIVED:
+                self._disconnecting = True
+            else:
+                self._connected = True
         if conn is None or conn.state in _ENDED:
             # Linux (inet_shutdown): ENOTCONN from a socket with no connection, yet the
             # shutdown holds: recv then says b'', send EPIPE

@@ -626,7 +626,43 @@ def recv_after_a_failed_shutdown_wr(w):
     return [outcome(s.shutdown, pysocket.SHUT_WR), outcome(s.recv, 1, pysocket.MSG_DONTWAIT), outcome(s.send, b"x")]
 
 
-SCENARIOS = [dontwait_on_a_socket_with_a_timeout, recv0_closed, data_after_shut_rd_in_fin_wait,
+def shutdown_after_nonblocking_connect(w):
+    srv = serving(w)
+    cli = w.socket()
+    cli.setblocking(False)
+    first = outcome(cli.connect, w.server_addr(srv))     # EINPROGRESS
+    w.settle(srv)                                         # established meanwhile
+    return [first, outcome(cli.shutdown, pysocket.SHUT_RD), outcome(cli.connect, w.server_addr(srv)),
+            outcome(cli.connect, w.server_addr(srv))]
+
+
+def shutdown_after_refused_nonblocking_connect(w):
+    cli = w.socket()
+    cli.setblocking(False)
+    addr = w.closed_port()
+    first = outcome(cli.connect, addr)                    # EINPROGRESS
+    w.settle(cli)                                         # refused meanwhile
+    return [first, outcome(cli.shutdown, pysocket.SHUT_RDWR), outcome(cli.connect, addr),
+            outcome(cli.connect, addr), outcome(cli.getsockopt, pysocket.SOL_SOCKET, pysocket.SO_ERROR)]
+
+
+def connect_after_a_failed_shutdown(w):
+    srv = serving(w)
+    s = w.socket()
+    first = outcome(s.shutdown, pysocket.SHUT_RDWR)
+    c = outcome(s.connect, w.server_addr(srv))
+    conn, _ = srv.accept()
+    w.settle(conn)
+    r = [first, c, outcome(s.send, b"x")]
+    w.settle(conn)
+    r += [outcome(conn.recv, 10, pysocket.MSG_DONTWAIT), outcome(conn.send, b"y")]
+    w.settle(s)
+    s.setblocking(False)
+    return r + [outcome(s.recv, 10)]
+
+
+SCENARIOS = [shutdown_after_nonblocking_connect, shutdown_after_refused_nonblocking_connect,
+             connect_after_a_failed_shutdown, dontwait_on_a_socket_with_a_timeout, recv0_closed, data_after_shut_rd_in_fin_wait,
              data_after_shut_rd_then_wr, reset_after_shut_rd_in_close_wait,
              reset_after_fin_then_shutdown_and_getpeername, names_after_both_fins,
              modes_after_close, recv_after_a_failed_shutdown, recv_after_a_failed_shutdown_wr,
