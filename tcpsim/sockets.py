@@ -39,8 +39,8 @@ class Socket(SocketOptions, FileMethods):
     # Slotted, as socket.socket is: no stray attributes, and about 160 bytes less each.
     __slots__ = ("_host", "_net", "_proto", "_fd", "_timeout", "_bound", "_conn", "_listener",
                  "_shut_rd", "_shut_wr", "_reset_seen", "_in_progress", "_connected",
-                 "_connect_failed", "_disconnecting", "_linger", "_reuse", "_nodelay", "_pending_error", "_io_refs",
-                 "_close_when_files_close", "__weakref__")
+                 "_connect_failed", "_disconnecting", "_linger", "_reuse", "_nodelay",
+                 "_pending_error", "_io_refs", "_close_when_files_close", "__weakref__")
 
     def __init__(self, host: "Host", family: int = AF_INET, type: int = SOCK_STREAM,
                  proto: int = 0) -> None:
