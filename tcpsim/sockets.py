@@ -31,6 +31,12 @@ _CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
 # States in which Linux's socket has no connection any more (TCP_CLOSE): Linux keeps a
 # TIME-WAIT in a small record of its own, apart from the socket
 _ENDED = frozenset({CLOSED, TIME_WAIT})
+# The socket's own state, apart from its connection's (Linux's sock->state): connect()
+# makes it CONNECTING; it is CONNECTED once connect() (or accept) has said so, and stays
+# so after the connection ends; a connect() that reports a failure makes it UNCONNECTED
+# again; shutdown() of a failed connect not yet asked about leaves it DISCONNECTING.
+SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING = (
+    "unconnected", "connecting", "connected", "disconnecting")
 
 
 class Socket(SocketOptions, FileMethods):
@@ -38,9 +44,9 @@ class Socket(SocketOptions, FileMethods):
 
     # Slotted, as socket.socket is: no stray attributes, and about 160 bytes less each.
     __slots__ = ("_host", "_net", "_proto", "_fd", "_timeout", "_bound", "_conn", "_listener",
-                 "_shut_rd", "_shut_wr", "_reset_seen", "_in_progress", "_connected",
-                 "_connect_failed", "_disconnecting", "_linger", "_reuse", "_nodelay",
-                 "_pending_error", "_io_refs", "_close_when_files_close", "__weakref__")
+                 "_shut_rd", "_shut_wr", "_reset_seen", "_sock_state", "_linger", "_reuse",
+                 "_nodelay", "_pending_error", "_io_refs", "_close_when_files_close",
+                 "__weakref__")
 
     def __init__(self, host: "Host", family: int = AF_INET, type: int = SOCK_STREAM,
                  proto: int = 0) -> None:
@@ -61,10 +67,7 @@ class Socket(SocketOptions, FileMethods):
         self._shut_rd = False
         self._shut_wr = False
         self._reset_seen = False
-        self._in_progress = False                       # connect() said EINPROGRESS
-        self._connected = False                         # connect() succeeded (SS_CONNECTED)
-        self._connect_failed = False                    # connect() reported its failure
-        self._disconnecting = False                     # shutdown() ended a failed connect
+        self._sock_state = SS_UNCONNECTED               # Linux's sock->state: see connect()
         self._linger: tuple[int, int] = (0, 0)
         self._reuse = 0
         self._nodelay = int(not host.net.config.nagle)  # TCP_NODELAY as it is in effect
@@ -85,7 +88,7 @@ class Socket(SocketOptions, FileMethods):
     def _accepted(cls, host: "Host", conn: Connection, timeout: float | None) -> "Socket":
         sock = cls(host)
         sock._conn = conn
-        sock._connected = True
+        sock._sock_state = SS_CONNECTED
         sock._bound = conn.local
         sock._timeout = timeout
         conn.owner = sock
@@ -310,7 +313,7 @@ class Socket(SocketOptions, FileMethods):
     def _connect(self, address: Any, raise_errors: bool) -> int:
         name, port = self._parse_address(address, "connect")
         self._check_open()
-        if self._disconnecting:                 # Linux: SS_DISCONNECTING takes no connect
+        if self._sock_state is SS_DISCONNECTING:        # Linux: it takes no connect
             return E.EINVAL if not raise_errors else self._raise(E.EINVAL)
         if self._listener is not None:
             return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
@@ -322,20 +325,17 @@ class Socket(SocketOptions, FileMethods):
                 return self._finish_connect(conn, raise_errors)
             # Linux: a socket stays connected (SS_CONNECTED) once connect() has said so,
             # even after a reset or the end of the connection
-            if conn.state is not CLOSED or self._connected:
-                if self._in_progress:           # Linux: the first connect after EINPROGRESS
-                    self._in_progress = False   # completed reports success, later ones EISCONN
-                    self._connected = True
+            if conn.state is not CLOSED or self._sock_state is SS_CONNECTED:
+                if self._sock_state is SS_CONNECTING:   # the first connect after EINPROGRESS
+                    self._sock_state = SS_CONNECTED     # completed says success, later EISCONN
                     return 0
                 return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
             # A non-blocking connect that failed meanwhile: its error, once (Linux says
             # ECONNABORTED if SO_ERROR already took it); the next connect starts afresh.
-            in_progress, self._in_progress = self._in_progress, False
-            code = self._take_error() or (E.ECONNABORTED if in_progress else 0)
+            code = self._take_error() or (E.ECONNABORTED if self._sock_state is SS_CONNECTING
+                                          else 0)
             if code:
-                self._connect_failed = True
-                self._shut_rd = self._shut_wr = False      # tcp_disconnect: sk_shutdown = 0
-                return code if not raise_errors else self._raise(code)
+                return self._connect_failed(code, raise_errors)
         remote_addr = self._resolve_remote(name)
         host = self._host
         if port == 0:
@@ -358,12 +358,11 @@ class Socket(SocketOptions, FileMethods):
         conn.nagle = not self._nodelay
         self._conn = conn
         self._reset_seen = False
-        self._connect_failed = False
+        self._sock_state = SS_CONNECTING
         host._register(conn)
         self._record("connect()", "call", "%s:%d", name, port)
         conn.open_active(iss, self._net._now)
         if self._timeout == 0:
-            self._in_progress = True
             self._record("connect()", "raise", "EINPROGRESS")
             if raise_errors:
                 raise BlockingIOError(E.EINPROGRESS, os.strerror(E.EINPROGRESS))
@@ -384,15 +383,20 @@ class Socket(SocketOptions, FileMethods):
         if conn.error is not None:
             code = conn.error
             conn.error = None
-            self._connect_failed = True
-            self._shut_rd = self._shut_wr = False
             self._record("connect()", "raise", E.errorcode.get(code, str(code)))
-            if raise_errors:
-                raise err(code)
-            return code
+            return self._connect_failed(code, raise_errors)
         self._record("connect()", "return")
-        self._connected = True
+        self._sock_state = SS_CONNECTED
         return 0
+
+    def _connect_failed(self, code: int, raise_errors: bool) -> int:
+        """connect() reports its connection's failure: Linux then disconnects the socket
+        (tcp_disconnect: unconnected, its shutdowns cleared), so recv says ENOTCONN."""
+        self._sock_state = SS_UNCONNECTED
+        self._shut_rd = self._shut_wr = False
+        if raise_errors:
+            raise err(code)
+        return code
 
     # -- data -------------------------------------------------------------------------------------
 
@@ -490,17 +494,10 @@ class Socket(SocketOptions, FileMethods):
                 raise err(E.EINVAL, "no urgent data: tcpsim does not simulate it")
         conn = self._conn
         if self._shut_rd and (conn is None or not conn.rcv_buf):
-            # Linux (tcp_recvmsg): shut for reading, recv is at its end -- after an error
-            # still pending, unless the peer's FIN came first.  What arrives is still read.
-            code = 0 if conn is None or conn.fin_received else self._take_error()
-            if code:
-                self._record("recv()", "raise", E.errorcode.get(code, str(code)))
-                raise err(code)
-            self._record("recv()", "return", "b'' (shut for reading)")
-            return b""
-        if conn is None or self._connect_failed:
-            # Linux: a connect() that reported its failure disconnects the socket
-            # (tcp_disconnect); one whose error went to SO_ERROR instead reads as ended
+            return self._at_the_end(conn, "b'' (shut for reading)")   # what arrives is read
+        if conn is None or self._sock_state is SS_UNCONNECTED:
+            # never connected, or a connect() reported its failure; one whose error went
+            # to SO_ERROR instead is still connecting, and reads as ended
             raise err(E.ENOTCONN)
         if not conn.rcv_buf:                            # nothing buffered: wait (or not)
             self._wait_readable(conn, flags)
@@ -513,20 +510,25 @@ class Socket(SocketOptions, FileMethods):
                 data = conn.receive(bufsize, self._net._now)
             self._record("recv()", "return", "%d byte%s", len(data), "" if len(data) == 1 else "s")
             return data
-        # Linux (tcp_recvmsg): once the peer's FIN is in, recv is at end of stream even if a
-        # RST came after it; the error stays for send (EPIPE in CLOSE-WAIT).
-        code = 0 if conn.fin_received else self._take_error()
+        return self._at_the_end(conn, "b'' (end of stream)")
+
+    def _at_the_end(self, conn: Connection | None, what: str) -> bytes:
+        """recv with nothing to read, at end of stream or shut for reading: b'', after an
+        error still pending -- unless the peer's FIN came first (Linux's tcp_recvmsg checks
+        it before the error, which then stays for send: EPIPE in CLOSE-WAIT)."""
+        code = 0 if conn is None or conn.fin_received else self._take_error()
         if code:
             self._record("recv()", "raise", E.errorcode.get(code, str(code)))
             raise err(code)
-        self._record("recv()", "return", "b'' (end of stream)")
+        self._record("recv()", "return", what)
         return b""
 
-    def _wait_readable(self, conn: Connection, flags: int = 0) -> None:
-        """Block (per the timeout, or not at all with MSG_DONTWAIT) until recv can return."""
+    def _wait_readable(self, conn: Connection, flags: int = 0, want: int = 1) -> None:
+        """Block (per the timeout, or not at all with MSG_DONTWAIT) until recv can return:
+        ``want`` octets are buffered, or the stream ended, or an error came."""
 
         def ready() -> bool:
-            return bool(conn.rcv_buf) or conn.fin_received or conn.error is not None \
+            return len(conn.rcv_buf) >= want or conn.fin_received or conn.error is not None \
                 or conn.state is CLOSED or self._fd < 0
 
         timeout = self._timeout
@@ -535,7 +537,8 @@ class Socket(SocketOptions, FileMethods):
             # only then makes the MSG_DONTWAIT call: so the flag stops only a blocking wait
             self._timeout = 0.0
         try:
-            self._wait("recv()", ready, conn, "waiting for data")
+            self._wait("recv()", ready, conn, "waiting for data" if want == 1 else
+                       f"waiting for {want} bytes (MSG_WAITALL)")
         except BaseException as exc:
             self._record("recv()", "raise", repr(exc))
             raise
@@ -549,17 +552,7 @@ class Socket(SocketOptions, FileMethods):
         (reported by the next call).  What was taken is returned, never lost: so while
         the buffer can hold them all, nothing is taken until they are there, and a call
         that can never return raises Deadlock as other blocking calls do."""
-        want = min(bufsize, conn.recv_cap)
-
-        def ready() -> bool:
-            return len(conn.rcv_buf) >= want or conn.fin_received or conn.error is not None \
-                or conn.state is CLOSED or self._fd < 0
-
-        try:
-            self._wait("recv()", ready, conn, f"waiting for {want} bytes (MSG_WAITALL)")
-        except BaseException as exc:
-            self._record("recv()", "raise", repr(exc))
-            raise
+        self._wait_readable(conn, want=min(bufsize, conn.recv_cap))
         data = conn.receive(bufsize, self._net._now)
         while len(data) < bufsize:
             try:
@@ -606,14 +599,11 @@ class Socket(SocketOptions, FileMethods):
                 self._listener = None
             return
         conn = self._conn
-        if self._in_progress and conn is not None and conn.state is not SYN_SENT:
-            # Linux (inet_shutdown) settles a non-blocking connect not yet asked about:
-            # connected if it got through, else disconnecting for good
-            self._in_progress = False
-            if conn.state in _ENDED or conn.state is SYN_RECEIVED:
-                self._disconnecting = True
-            else:
-                self._connected = True
+        if self._sock_state is SS_CONNECTING and conn.state is not SYN_SENT:
+            # Linux (inet_shutdown) settles a connect not yet asked about: connected if
+            # it got through, else disconnecting for good
+            ended = conn.state in _ENDED or conn.state is SYN_RECEIVED
+            self._sock_state = SS_DISCONNECTING if ended else SS_CONNECTED
         if conn is None or conn.state in _ENDED:
             # Linux (inet_shutdown): ENOTCONN from a socket with no connection, yet the
             # shutdown holds: recv then says b'', send EPIPE
