@@ -25,8 +25,8 @@ from collections import Counter
 from typing import Any
 
 from ..fsm import TRANSITIONS, Input, edges
-from . import as_trace
 from ..states import State
+from . import as_trace
 
 S = State
 
@@ -146,9 +146,11 @@ def state_graph(trace: Any = None) -> Any:
     if trace is None:
         taken, taken_lines, final = Counter(), Counter(), set()
     else:
-        many = isinstance(trace, (list, tuple))
-        traces = [as_trace(t, "state_graph") for t in trace] if many else as_trace(trace, "state_graph")
-        taken, taken_lines, final = taken_edges(traces)
+        if isinstance(trace, (list, tuple)):                 # a suite's traces
+            trace = [as_trace(t, "state_graph") for t in trace]
+        else:
+            trace = as_trace(trace, "state_graph")
+        taken, taken_lines, final = taken_edges(trace)
     for key in sorted(taken):
         if key not in labels:
             raise ValueError(f"the trace moved {key[0]} -> {key[1]}, which is not in the table")
