@@ -24,8 +24,8 @@ from typing import Any, TextIO
 
 from .config import Config
 from .repl_more import MoreCommands
-from .repl_parse import (DEFAULT_RECV, UsageError, check_name, check_plain, parse_int, parse_port, printable,
-                         split_address, split_sockref, strip_comment, words)
+from .repl_parse import (DEFAULT_RECV, UsageError, check_name, check_plain, parse_int, parse_port,
+                         printable, split_address, split_sockref, strip_comment, words)
 from .repl_session import SessionCommands, filler_or_data
 from .repl_view import Naming, fmt_consequences, painter, plural
 from .repl_world import PendingCall, Refused, World

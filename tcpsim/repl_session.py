@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .repl_parse import (DEFAULT_RECV, MAX_DATA, UsageError, parse_data, parse_float, parse_int, parse_keywords,
-                         parse_seed, split_sockref, words)
+from .repl_parse import (DEFAULT_RECV, MAX_DATA, UsageError, parse_data, parse_float, parse_int,
+                         parse_keywords, parse_seed, split_sockref, words)
 from .repl_view import NAMINGS, plural
 from .repl_world import Refused
 from .segment import Flags
@@ -54,7 +54,8 @@ class SessionCommands:
         if undone is None:
             raise UsageError("nothing to undo: no command has changed the simulation yet")
         self.replay(entries)
-        self.say(f"undid '{undone}' (replayed {plural(len(entries), 'command')} from seed {self.seed}); "
+        self.say(f"undid '{undone}' (replayed {plural(len(entries), 'command')} from seed "
+                 f"{self.seed}); "
                  f"now t={fmt_time(self.net.now_ticks)}")
 
     def do_save(self, arg: str) -> None:
@@ -105,8 +106,8 @@ class SessionCommands:
         'expect client ESTABLISHED': some connection on HOST (or HOST/FD) is in STATE.
         'expect recv server hello': receiving on HOST gives DATA (runs the network until
         it does); DATA as 'send' takes it, "" for end of stream, or --bytes N for the N
-        octets of filler 'send HOST --bytes N' sends.  'expect error client ConnectionRefusedError' (or ECONNREFUSED): HOST's
-        last finished call raised it.  'expect fail COMMAND': COMMAND is refused."""
+        octets of filler 'send HOST --bytes N' sends.  'expect error client
+        ConnectionRefusedError' (or ECONNREFUSED): HOST's last finished call raised it.  'expect fail COMMAND': COMMAND is refused."""
         head = arg.split(None, 2)
         if len(head) >= 2 and head[0] == "fail":
             return self.expect_fail(arg.strip()[4:].strip())

@@ -44,9 +44,10 @@ class Packet(SegmentFields):
 
     ``segment`` is the Segment it carries, as a value.  The packet's own header fields
     are what the engine reads, plain ints (``packet.flags & Flags.SYN``); the
-    segment's ``flags`` are ``Flags`` (``Flags.SYN in packet.segment.flags``).  ``fate`` is ``"in flight"``,
-    ``"delivered"`` or ``"dropped"``; ``reason`` says why a dropped packet was dropped
-    (``"lost"``, ``"bad checksum"``, ``"dropped by hand"``, ``"no route"``);
+    segment's ``flags`` are ``Flags`` (``Flags.SYN in packet.segment.flags``).
+    ``fate`` is ``"in flight"``, ``"delivered"`` or ``"dropped"``; ``reason`` says why a
+    dropped packet was dropped (``"lost"``, ``"bad checksum"``, ``"dropped by hand"``,
+    ``"no route"``);
     ``corrupted`` is True for a packet the link damaged; ``duplicate_of`` names the
     packet this one copies.  Packets compare by identity, segments by value.
     """
