@@ -101,7 +101,16 @@ class Sender(TCB):
             end = (self.snd_una + self.snd_wnd) & MASK
             if 0 < ((seq - end) & MASK) <= HALF:      # SND.NXT after the window's end
                 seq = end
-        self._emit(ACK, seq, self.rcv_nxt, b"")
+        # _emit(ACK, seq, RCV.NXT, b""), inline: a receiver sends one of these per segment
+        wnd = self.recv_cap - len(self.rcv_buf)
+        if wnd > MAX_WINDOW:
+            wnd = MAX_WINDOW
+        rcv_nxt = self.rcv_nxt
+        self.rcv_adv = (rcv_nxt + wnd) & MASK
+        self.ack_pending = False
+        self.delack_count = 0
+        self.t_delack = None
+        self.sink.emit(self, ACK, seq, rcv_nxt, wnd, b"", None)
 
     def _ack_or_delay(self, now: int) -> None:
         if not self.config.delayed_ack or self.delack_count >= 2:
@@ -153,16 +162,25 @@ class Sender(TCB):
             self._arm(self.t_rtx)
 
     def _output(self, now: int, limit: int = -1, rtx: bool = False) -> None:
-        """Send what the window and the buffer allow, then a FIN if one is queued."""
+        """Send what the window and the buffer allow, then a FIN if one is queued.
+
+        Each segment goes straight to the sink, with _emit's and _sent's steps written
+        out: in a bulk transfer this runs once per ACK and sends one segment."""
         buf = self.snd_buf
-        if buf and limit:
-            mss = self.send_mss
-            una = self.snd_una                          # neither changes while this runs
-            seq = self.snd_nxt                          # SND.NXT, kept here as segments go
-            sent = (seq - self.buf_seq) & MASK          # where SND.NXT is in the buffer
-            unsent = len(buf) - sent                    # (below zero: the FIN went too)
-            usable = self.snd_wnd - ((seq - una) & MASK)
-            while unsent > 0:
+        if not buf and not self.fin_queued:
+            return                                      # nothing to send or to wait with
+        seq = self.snd_nxt                              # SND.NXT, kept here as segments go
+        sent = (seq - self.buf_seq) & MASK              # where SND.NXT is in the buffer
+        unsent = len(buf) - sent                        # (below zero: the FIN went too)
+        if unsent <= 0 and (unsent or not self.fin_queued):
+            return                                      # all of it, and any FIN, sent
+        mss = self.send_mss
+        una = self.snd_una                              # neither changes while this runs
+        usable = self.snd_wnd - ((seq - una) & MASK)
+        emit = self.sink.emit
+        rcv_nxt = self.rcv_nxt
+        while limit:
+            if unsent > 0:
                 if rtx:                                 # what was sent once may go again
                     usable = max(usable, (self.snd_max - seq) & MASK)
                 if usable <= 0:
@@ -175,46 +193,63 @@ class Sender(TCB):
                 if self.nagle and n < mss and seq != una:
                     break                               # RFC 896: wait for the ACK
                 if n == unsent:                         # the last of it: PSH (and the FIN)
+                    payload = bytes(buf[sent:])
                     if self.fin_queued:
+                        flags = FIN | PSH | ACK
                         self.fin_seq = (seq + n) & MASK
-                        self._emit(FIN | PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
-                        self._sent(seq, n + 1, now)
+                        end = (seq + n + 1) & MASK
                     else:
-                        self._emit(PSH | ACK, seq, self.rcv_nxt, bytes(buf[sent:]))
-                        self._sent(seq, n, now)
-                    limit -= 1
-                    break
-                self._emit(ACK, seq, self.rcv_nxt, bytes(buf[sent:sent + n]))
-                self._sent(seq, n, now)                 # SND.NXT = seq + n
-                limit -= 1
-                if not limit:
-                    break
-                seq = (seq + n) & MASK
-                sent += n
-                unsent -= n
-                usable -= n
-        if limit and self.fin_queued and self.snd_nxt == ((self.buf_seq + len(buf)) & MASK):
-            seq = self.snd_nxt
-            self.fin_seq = seq
-            self._emit(FIN | ACK, seq, self.rcv_nxt, b"")
-            self._sent(seq, 1, now)
-        if (self.snd_wnd == 0 and self.snd_nxt == self.snd_una and self.t_persist is None
+                        flags = PSH | ACK
+                        end = (seq + n) & MASK
+                else:
+                    payload = bytes(buf[sent:sent + n])
+                    flags = ACK
+                    end = (seq + n) & MASK
+            elif unsent == 0 and self.fin_queued:       # the FIN alone, window or not
+                n = 0
+                payload = b""
+                flags = FIN | ACK
+                self.fin_seq = seq
+                end = (seq + 1) & MASK
+            else:
+                break
+            # _emit(flags, seq, RCV.NXT, payload), inline: an ACK, so a pending one is sent
+            wnd = self.recv_cap - len(self.rcv_buf)
+            if wnd > MAX_WINDOW:
+                wnd = MAX_WINDOW
+            self.rcv_adv = (rcv_nxt + wnd) & MASK
+            self.ack_pending = False
+            self.delack_count = 0
+            self.t_delack = None
+            emit(self, flags, seq, rcv_nxt, wnd, payload, None)
+            # _sent(seq, end), inline
+            self.snd_nxt = end
+            if 0 < ((end - self.snd_max) & MASK) <= HALF:   # seq_diff(end, SND.MAX) > 0
+                if self.timed_end is None and seq == self.snd_max:
+                    self.timed_end = end                # Karn: time only new data
+                    self.timed_at = now
+                self.snd_max = end
+            if self.t_rtx is None:
+                self.t_rtx = now + self.rto.rto
+                self._arm(self.t_rtx)
+            limit -= 1
+            seq = end
+            sent += n
+            unsent -= n
+            usable -= n
+            if flags & FIN:
+                break
+        if self.snd_wnd == 0:
+            self._persist_if_shut(now)
+
+    def _persist_if_shut(self, now: int) -> None:
+        """RFC 9293 3.8.6.1: data waits on a zero window with nothing out: start the
+        persist timer."""
+        if (self.snd_nxt == self.snd_una and self.t_persist is None
                 and self.unsent() > 0):
-            self.persist_interval = self.rto.rto                   # RFC 9293 3.8.6.1
+            self.persist_interval = self.rto.rto
             self.t_persist = now + self.persist_interval
             self._arm(self.t_persist)
-
-    def _sent(self, seq: int, n: int, now: int) -> None:
-        end = (seq + n) & MASK
-        self.snd_nxt = end
-        if 0 < ((end - self.snd_max) & MASK) <= HALF:   # seq_diff(end, SND.MAX) > 0, inline
-            if self.timed_end is None and seq == self.snd_max:
-                self.timed_end = end                    # Karn: time only new data
-                self.timed_at = now
-            self.snd_max = end
-        if self.t_rtx is None:
-            self.t_rtx = now + self.rto.rto
-            self._arm(self.t_rtx)
 
     # -- 3.10.8 timeouts ---------------------------------------------------------
 
