@@ -367,6 +367,39 @@ def test_isn_shift_check_catches_a_difference_beyond_the_shift():
         check_isn_shift(run(0), run(MOD - 5), MOD - 4)
 
 
+def test_isn_shift_check_ends_where_a_reset_from_closed_arrives():
+    """A RST answering a segment without ACK has SEQ=0 (RFC 9293 3.10.7.1); the shift
+    does not move it.  Here a duplicated SYN reaches the server after its listener
+    closed, and the RST it draws reaches the client after the other copy of the SYN
+    has opened a connection.  With ISN 0 the client's RCV.NXT is 1: the RST is outside
+    the window and dropped.  With ISN 2**32-1 its RCV.NXT is 0: the RST is exactly
+    RCV.NXT and resets the connection (RFC 5961 3.2).  Both runs are right, so the
+    check compares them up to that RST's arrival, and no further."""
+    script = ["listen server 80", "connect client server:80", "accept server", "close server",
+              "dup 1", "step 1", "listen server 80", "link client server delay=0",
+              "accept server", "recv client", "run until 10", "close client", "close server",
+              "run until 20"]
+
+    def run(isn: int) -> Trace:
+        config = Config(mss=1, recv_buffer=7, send_buffer=7, msl=0.5, isn=isn)
+        net = Network(seed=0, config=config)
+        net.add_host("client"), net.add_host("server")
+        Runner(net).run_all([Command.parse(line) for line in script])
+        return net.trace
+
+    def client_reset(trace: Trace) -> bool:
+        return any(c.host == "client" and c.old is State.ESTABLISHED and c.new is State.CLOSED
+                   and c.cause.flags & Flags.RST for c in trace.state_changes())
+
+    plain, shifted = run(0), run(MOD - 1)
+    stray = [p for p in plain.packets if p.flags & Flags.RST]
+    assert stray and stray[0].seq == 0 and stray[0].fate == "delivered"
+    assert not client_reset(plain) and client_reset(shifted)
+    check_isn_shift(plain, shifted, MOD - 1)
+    with pytest.raises(InvariantViolation, match="beyond the shift"):
+        check_isn_shift(plain, shifted, MOD - 2)     # before the RST, it still compares
+
+
 def test_isn_model_catches_an_engine_without_modular_comparisons(monkeypatch):
     monkeypatch.setattr(tcpsim.connection, "seq_diff", lambda a, b: a - b)
     assert "ISN shift" in assert_caught(IsnModel)
