@@ -58,3 +58,13 @@ def test_quick_run_reports_every_figure_of_the_issue(tmp_path):
                   "idle established endpoint", "import tcpsim", "--help", "lossy", "skeleton"):
         assert words in figures
     assert all(r["median"] > 0 for r in rows)
+
+
+def test_start_up_is_timed_with_bytecode_cached_even_where_the_shell_turns_caching_off(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = run.cached_bytecode_env(str(tmp_path))
+    run.run_seconds([sys.executable, "-c", "import tcpsim"], env)
+    # the first start wrote tcpsim's compiled modules under the cache, not beside the source
+    cached = {p.name.split(".")[0] for p in tmp_path.rglob("*.pyc") if "tcpsim" in p.parts}
+    assert {"__init__", "connection", "network", "sockets"} <= cached
