@@ -77,7 +77,10 @@ class Sender(TCB):
         return wnd if wnd < MAX_WINDOW else MAX_WINDOW
 
     def _emit(self, flags: int, seq: int, ack: int, payload: bytes, mss: int | None = None) -> None:
-        """Hand one segment's header to the sink; any ACK we send clears a pending one."""
+        """Hand one segment's header to the sink; any ACK we send clears a pending one.
+
+        (_output and _send_ack write these steps out for speed: a change here goes
+        there too.)"""
         if flags & RST:
             wnd = 0
         else:
