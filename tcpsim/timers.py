@@ -22,7 +22,9 @@ def check_until(until: object) -> float | None:
         raise TypeError(f"until must be virtual seconds (a number) or None, not {until!r}")
     if until != until:
         raise ValueError("until must be virtual seconds, not NaN")
-    return None if until == float("inf") else until
+    if until == float("inf"):
+        return None
+    return -1.0 if until == float("-inf") else until   # -inf: a time past, as any negative
 
 
 def to_seconds(ticks: int) -> float:

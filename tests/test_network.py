@@ -84,6 +84,8 @@ def test_run_until_takes_virtual_seconds_and_says_so_otherwise():
     with pytest.raises(TypeError, match="max_events"):
         net.run(max_events="3")
     assert len(net.in_flight) == 1               # nothing ran on a bad call
+    assert net.run(until=float("-inf")) == 0     # a time already past: nothing to run
+    assert len(net.in_flight) == 1
     assert net.run(until=float("inf")) >= 1      # infinity: no limit, as None
     assert net.in_flight == [] and net.now < 1e6
 
