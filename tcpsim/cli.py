@@ -178,7 +178,7 @@ def _exports(args: argparse.Namespace, net: Any, out: TextIO) -> None:
             from .export.pcap import write_pcap
 
             n = write_pcap(net.trace, args.pcap)
-            from .repl_view import plural
+            from .trace import plural
 
             out.write(f"wrote {plural(n, 'packet')} to {args.pcap}\n")
         for fmt in ("mermaid", "dot"):

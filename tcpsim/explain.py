@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fsm import TRANSITIONS, Input
-from .repl_view import plural
+from .trace import plural
 from .seqnum import seq_lt
 from .states import State
 

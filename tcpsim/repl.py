@@ -27,10 +27,10 @@ from .repl_more import MoreCommands
 from .repl_parse import (DEFAULT_RECV, UsageError, check_name, check_plain, parse_int, parse_port,
                          printable, split_address, split_sockref, strip_comment, words)
 from .repl_session import SessionCommands, filler_or_data
-from .repl_view import Naming, fmt_consequences, painter, plural
+from .repl_view import Naming, fmt_consequences, painter
 from .repl_world import PendingCall, Refused, World
 from .states import State
-from .trace import fmt_time
+from .trace import fmt_time, plural
 
 SHUT = {"rd": 0, "wr": 1, "rdwr": 2}
 HINTS = {

@@ -12,12 +12,12 @@ from typing import Any
 
 from .repl_parse import (UsageError, parse_data, parse_float, parse_int, parse_keywords,
                          parse_packet_id, parse_port, words)
-from .repl_view import (NAMINGS, fmt_event, fmt_flight, fmt_packet, paint_states, plural,
+from .repl_view import (NAMINGS, fmt_event, fmt_flight, fmt_packet, paint_states,
                         state_rows, table, wrap)
 from .repl_world import parse_breakpoint
 from .segment import Flags, Segment
 from .states import State
-from .trace import fmt_time
+from .trace import fmt_time, plural
 
 MAX_EVENTS = 1_000_000     # one command never runs more events than this
 DAY = 86400.0              # open-ended runs stop a virtual day ahead: a zero-window probe never ends

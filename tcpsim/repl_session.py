@@ -14,11 +14,11 @@ from typing import Any
 from .config import Config
 from .repl_parse import (DEFAULT_RECV, MAX_DATA, UsageError, parse_data, parse_float, parse_int,
                          parse_keywords, parse_seed, split_sockref, words)
-from .repl_view import NAMINGS, plural
+from .repl_view import NAMINGS
 from .repl_world import Refused
 from .segment import Flags
 from .states import State
-from .trace import fmt_time
+from .trace import fmt_time, plural
 
 GROUPS = (
     ("sockets", "host bind listen accept connect send recv shutdown close abort sockets"),

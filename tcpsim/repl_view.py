@@ -61,11 +61,6 @@ class Naming:
         return str(n)
 
 
-def plural(n: int, word: str) -> str:
-    """``1 byte``, ``2 bytes``."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def fmt_packet(p: Any, naming: Naming) -> str:
     """``#3 client:32768 -> server:80 ACK seq=J+1 ack=K+1 win=65535``."""
     seg = p

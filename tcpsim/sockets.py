@@ -20,7 +20,7 @@ from .sockbase import (AF_INET, IPPROTO_TCP, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MS
                        SocketOptions, check_flags, err, gaierror)
 from .sockfile import FileMethods
 from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State
-from .trace import CallRecord
+from .trace import CallRecord, plural
 
 if TYPE_CHECKING:
     from .host import Host
@@ -146,14 +146,19 @@ class Socket(SocketOptions, FileMethods):
 
     # -- tracing ------------------------------------------------------------------------
 
-    def _record(self, name: str, phase: str, detail: str = "", *args: Any) -> None:
-        """Trace a call; ``detail % args`` is formatted only when the trace is on."""
+    def _record(self, name: str, phase: str, detail: str = "", *args: Any,
+                octets: int | None = None) -> None:
+        """Trace a call; ``detail % args`` (or ``octets`` as "N bytes") is formatted only
+        when the trace is on."""
         trace = self._net.trace
         if trace.enabled:
+            if octets is not None:
+                detail = plural(octets, "byte")
+            elif args:
+                detail = detail % args
             conn = self.connection
             trace.records.append(CallRecord(self._net._now, self._host.name, self._fd, name, phase,
-                                            detail % args if args else detail,
-                                            conn.id if conn is not None else 0))
+                                            detail, conn.id if conn is not None else 0))
 
     def _check_open(self) -> None:
         if self._fd < 0:
@@ -458,7 +463,7 @@ class Socket(SocketOptions, FileMethods):
         self._check_open()
         if flags and check_flags(flags, SEND_FLAGS, "sendall") & MSG_DONTWAIT:
             raise err(E.EOPNOTSUPP, "sendall() with MSG_DONTWAIT: use send()")
-        self._record("sendall()", "call", "%d byte%s", len(view), "" if len(view) == 1 else "s")
+        self._record("sendall()", "call", octets=len(view))
         timeout = self._timeout
         deadline = None
         if timeout:
@@ -485,7 +490,7 @@ class Socket(SocketOptions, FileMethods):
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         if bufsize == 0:                    # CPython answers this itself, socket or no socket
-            self._record("recv()", "return", "0 bytes")
+            self._record("recv()", "return", octets=0)
             return b""
         self._check_open()
         if flags:
@@ -508,7 +513,7 @@ class Socket(SocketOptions, FileMethods):
                 data = self._receive_all(conn, bufsize)
             else:
                 data = conn.receive(bufsize, self._net._now)
-            self._record("recv()", "return", "%d byte%s", len(data), "" if len(data) == 1 else "s")
+            self._record("recv()", "return", octets=len(data))
             return data
         return self._at_the_end(conn, "b'' (end of stream)")
 

@@ -23,6 +23,11 @@ def fmt_addr(addr: tuple[str, int]) -> str:
     return f"{addr[0]}:{addr[1]}"
 
 
+def plural(n: int, word: str) -> str:
+    """``1 byte``, ``2 bytes``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 class Path:
     """Who sends to whom: host names and addresses, shared by the packets of one route;
     ``host`` is the receiving Host (None when no host has the address)."""
