@@ -12,7 +12,7 @@ import struct
 import sys
 from typing import Any
 
-from .states import CLOSED, SYN_SENT, TIME_WAIT
+from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, TIME_WAIT
 
 AF_INET = _pysocket.AF_INET
 SOCK_STREAM = _pysocket.SOCK_STREAM
@@ -36,6 +36,15 @@ MSG_WAITALL = int(_pysocket.MSG_WAITALL)
 MSG_NOSIGNAL = int(_pysocket.MSG_NOSIGNAL)
 RECV_FLAGS = MSG_OOB | MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL
 SEND_FLAGS = MSG_DONTWAIT | MSG_NOSIGNAL        # Python ignores SIGPIPE already
+
+CONNECTING = frozenset({SYN_SENT, SYN_RECEIVED})
+CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
+# The socket's own state, apart from its connection's (Linux's sock->state): connect()
+# makes it CONNECTING; it is CONNECTED once connect() (or accept) has said so, and stays
+# so after the connection ends; a connect() that reports a failure makes it UNCONNECTED
+# again; shutdown() of a failed connect not yet asked about leaves it DISCONNECTING.
+SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING = (
+    "unconnected", "connecting", "connected", "disconnecting")
 
 
 def err(code: int, detail: str = "") -> OSError:

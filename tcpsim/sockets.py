@@ -1,7 +1,10 @@
 """``Socket``: Python's ``socket.socket`` API over simulated TCP connections.
 
 Calls block exactly when Python's would (see process.py for how), and fail
-with Python's own exceptions and errno values, as Linux reports them.
+with Python's own exceptions and errno values, as Linux reports them.  This module
+has the socket's life -- bind, listen, accept, connect, shutdown, close; the data
+calls are in sockdata.py, the options and names in sockbase.py, makefile() in
+sockfile.py.
 """
 
 from __future__ import annotations
@@ -14,32 +17,25 @@ from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
 from .host import Listener
-from .process import Deadlock, block_until
-from .sockbase import (AF_INET, IPPROTO_TCP, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_WAITALL,
-                       RECV_FLAGS, SEND_FLAGS, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM, SOMAXCONN,
-                       SocketOptions, check_flags, err, gaierror)
+from .process import block_until
+from .sockbase import (AF_INET, CONNECTING, IPPROTO_TCP, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM,
+                       SOMAXCONN, SS_CONNECTED, SS_CONNECTING, SS_DISCONNECTING, SS_UNCONNECTED,
+                       SocketOptions, err, gaierror)
+from .sockdata import DataCalls
 from .sockfile import FileMethods
-from .states import CLOSE_WAIT, CLOSED, ESTABLISHED, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State
+from .states import CLOSED, SYN_RECEIVED, SYN_SENT, TIME_WAIT, State
 from .trace import CallRecord, plural
 
 if TYPE_CHECKING:
     from .host import Host
 
 _SOCK_NONBLOCK = getattr(_pysocket, "SOCK_NONBLOCK", 0)
-_CONNECTING = frozenset({SYN_SENT, SYN_RECEIVED})
-_CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
 # States in which Linux's socket has no connection any more (TCP_CLOSE): Linux keeps a
 # TIME-WAIT in a small record of its own, apart from the socket
 _ENDED = frozenset({CLOSED, TIME_WAIT})
-# The socket's own state, apart from its connection's (Linux's sock->state): connect()
-# makes it CONNECTING; it is CONNECTED once connect() (or accept) has said so, and stays
-# so after the connection ends; a connect() that reports a failure makes it UNCONNECTED
-# again; shutdown() of a failed connect not yet asked about leaves it DISCONNECTING.
-SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING = (
-    "unconnected", "connecting", "connected", "disconnecting")
 
 
-class Socket(SocketOptions, FileMethods):
+class Socket(DataCalls, SocketOptions, FileMethods):
     """A TCP socket on a simulated host; mirrors ``socket.socket``."""
 
     # Slotted, as socket.socket is: no stray attributes, and about 160 bytes less each.
@@ -324,7 +320,7 @@ class Socket(SocketOptions, FileMethods):
             return E.EISCONN if not raise_errors else self._raise(E.EISCONN)
         conn = self._conn
         if conn is not None:
-            if conn.state in _CONNECTING:
+            if conn.state in CONNECTING:
                 if self._timeout == 0:
                     return E.EALREADY if not raise_errors else self._raise(E.EALREADY)
                 return self._finish_connect(conn, raise_errors)
@@ -378,10 +374,10 @@ class Socket(SocketOptions, FileMethods):
         raise err(code)
 
     def _finish_connect(self, conn: Connection, raise_errors: bool) -> int:
-        if conn.state in _CONNECTING:
+        if conn.state in CONNECTING:
             waiting = "waiting for SYN,ACK" if conn.state is SYN_SENT else "waiting for ACK"
             try:
-                self._wait("connect()", lambda: conn.state not in _CONNECTING, conn, waiting)
+                self._wait("connect()", lambda: conn.state not in CONNECTING, conn, waiting)
             except BaseException as exc:
                 self._record("connect()", "raise", repr(exc))
                 raise
@@ -403,9 +399,10 @@ class Socket(SocketOptions, FileMethods):
             raise err(code)
         return code
 
-    # -- data -------------------------------------------------------------------------------------
+    # -- errors ---------------------------------------------------------------------------------
 
     def _take_error(self) -> int:
+        """The errno a reset or failure left for the user, reported once (0: none)."""
         conn = self._conn
         if conn is not None and conn.error is not None:
             code = conn.error
@@ -413,179 +410,6 @@ class Socket(SocketOptions, FileMethods):
             self._reset_seen = True
             return code
         return 0
-
-    def send(self, data: Any, flags: int = 0) -> int:
-        """Queue data; blocks while the send buffer is full; returns how many octets it took."""
-        view = _as_bytes(data)
-        self._check_open()
-        if not flags or not check_flags(flags, SEND_FLAGS, "send") & MSG_DONTWAIT or self._timeout:
-            # (CPython, given a timeout, waits for it before the MSG_DONTWAIT call: see recv)
-            return self._send(view, "send()")
-        timeout, self._timeout = self._timeout, 0.0
-        try:
-            return self._send(view, "send()")
-        finally:
-            self._timeout = timeout
-
-    def sendto(self, data: Any, flags_or_address: Any, address: Any = None) -> int:
-        """send(): a connected TCP socket ignores the address, as Linux does."""
-        if address is None:
-            return self.send(data)
-        return self.send(data, flags_or_address)
-
-    def _send(self, view: memoryview, name: str) -> int:
-        conn = self._conn
-        if conn is None:
-            raise err(E.EPIPE, "socket is not connected")
-        if conn.state in _CONNECTING:
-            self._wait(name, lambda: conn.state not in _CONNECTING, conn, "waiting for the handshake")
-        if conn.error is not None:
-            code = self._take_error()
-            if code:
-                raise err(code)
-        if self._shut_wr or conn.state not in _CAN_SEND:
-            raise err(E.EPIPE)
-        if not len(view):
-            return 0
-        if conn.send_cap <= len(conn.snd_buf):          # no room: wait for some
-            self._wait(name, lambda: conn.send_space > 0 or conn.state not in _CAN_SEND
-                       or conn.error is not None, conn, "waiting for send buffer space")
-            code = self._take_error()
-            if code:
-                raise err(code)
-            if conn.state not in _CAN_SEND:
-                raise err(E.EPIPE)
-        return conn.send(view, self._net._now)
-
-    def sendall(self, data: Any, flags: int = 0) -> None:
-        """Send all of ``data``, blocking as needed; the timeout bounds the whole call."""
-        view = _as_bytes(data)
-        self._check_open()
-        if flags and check_flags(flags, SEND_FLAGS, "sendall") & MSG_DONTWAIT:
-            raise err(E.EOPNOTSUPP, "sendall() with MSG_DONTWAIT: use send()")
-        self._record("sendall()", "call", octets=len(view))
-        timeout = self._timeout
-        deadline = None
-        if timeout:
-            deadline = self._net.now + timeout
-        total = 0
-        try:
-            while True:
-                if deadline is not None:
-                    self._timeout = max(deadline - self._net.now, 1e-6)
-                total += self._send(view[total:], "sendall()")
-                if total >= len(view):
-                    break
-        except BaseException as exc:
-            self._record("sendall()", "raise", repr(exc))
-            raise
-        finally:
-            self._timeout = timeout
-        self._record("sendall()", "return")
-
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        """Up to ``bufsize`` octets; blocks until data or end of stream; b"" at EOF."""
-        if type(bufsize) is not int and (not isinstance(bufsize, int) or isinstance(bufsize, bool)):
-            raise TypeError(f"'{type(bufsize).__name__}' object cannot be interpreted as an integer")
-        if bufsize < 0:
-            raise ValueError("negative buffersize in recv")
-        if bufsize == 0:                    # CPython answers this itself, socket or no socket
-            self._record("recv()", "return", octets=0)
-            return b""
-        self._check_open()
-        if flags:
-            flags = check_flags(flags, RECV_FLAGS, "recv")
-            if flags & MSG_OOB:
-                raise err(E.EINVAL, "no urgent data: tcpsim does not simulate it")
-        conn = self._conn
-        if self._shut_rd and (conn is None or not conn.rcv_buf):
-            return self._at_the_end(conn, "b'' (shut for reading)")   # what arrives is read
-        if conn is None or self._sock_state is SS_UNCONNECTED:
-            # never connected, or a connect() reported its failure; one whose error went
-            # to SO_ERROR instead is still connecting, and reads as ended
-            raise err(E.ENOTCONN)
-        if not conn.rcv_buf:                            # nothing buffered: wait (or not)
-            self._wait_readable(conn, flags)
-        if conn.rcv_buf:
-            if flags & MSG_PEEK:
-                data = bytes(conn.rcv_buf[:bufsize])
-            elif flags & MSG_WAITALL and self._timeout is None:
-                data = self._receive_all(conn, bufsize)
-            else:
-                data = conn.receive(bufsize, self._net._now)
-            self._record("recv()", "return", octets=len(data))
-            return data
-        return self._at_the_end(conn, "b'' (end of stream)")
-
-    def _at_the_end(self, conn: Connection | None, what: str) -> bytes:
-        """recv with nothing to read, at end of stream or shut for reading: b'', after an
-        error still pending -- unless the peer's FIN came first (Linux's tcp_recvmsg checks
-        it before the error, which then stays for send: EPIPE in CLOSE-WAIT)."""
-        code = 0 if conn is None or conn.fin_received else self._take_error()
-        if code:
-            self._record("recv()", "raise", E.errorcode.get(code, str(code)))
-            raise err(code)
-        self._record("recv()", "return", what)
-        return b""
-
-    def _wait_readable(self, conn: Connection, flags: int = 0, want: int = 1) -> None:
-        """Block (per the timeout, or not at all with MSG_DONTWAIT) until recv can return:
-        ``want`` octets are buffered, or the stream ended, or an error came."""
-
-        def ready() -> bool:
-            return len(conn.rcv_buf) >= want or conn.fin_received or conn.error is not None \
-                or conn.state is CLOSED or self._fd < 0
-
-        timeout = self._timeout
-        if flags & MSG_DONTWAIT and not timeout:
-            # CPython on a socket with a timeout first waits (poll) up to the timeout, and
-            # only then makes the MSG_DONTWAIT call: so the flag stops only a blocking wait
-            self._timeout = 0.0
-        try:
-            self._wait("recv()", ready, conn, "waiting for data" if want == 1 else
-                       f"waiting for {want} bytes (MSG_WAITALL)")
-        except BaseException as exc:
-            self._record("recv()", "raise", repr(exc))
-            raise
-        finally:
-            self._timeout = timeout
-        if self._fd < 0:
-            raise err(E.EBADF)
-
-    def _receive_all(self, conn: Connection, bufsize: int) -> bytes:
-        """MSG_WAITALL: ``bufsize`` octets, or fewer at end of stream or on an error
-        (reported by the next call).  What was taken is returned, never lost: so while
-        the buffer can hold them all, nothing is taken until they are there, and a call
-        that can never return raises Deadlock as other blocking calls do."""
-        self._wait_readable(conn, want=min(bufsize, conn.recv_cap))
-        data = conn.receive(bufsize, self._net._now)
-        while len(data) < bufsize:
-            try:
-                self._wait_readable(conn)
-            except (Deadlock, OSError):
-                return data                 # nothing more can come, or closed: keep what came
-            if not conn.rcv_buf:
-                break                       # end of stream or an error, for the next call
-            data += conn.receive(bufsize - len(data), self._net._now)
-        return data
-
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        """recv() into a writable buffer; returns the number of octets."""
-        view = memoryview(buffer).cast("B")
-        if nbytes < 0:
-            raise ValueError("negative buffersize in recv_into")
-        if nbytes > len(view):
-            raise ValueError("buffer too small for requested bytes")
-        data = self.recv(nbytes or len(view), flags)
-        view[:len(data)] = data
-        return len(data)
-
-    def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, None]:
-        """recv(), and the sender's address -- None on a TCP socket, as Python gives it."""
-        return self.recv(bufsize, flags), None
-
-    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, None]:
-        return self.recv_into(buffer, nbytes, flags), None
 
     # -- closing ------------------------------------------------------------------------------------
 
@@ -684,12 +508,3 @@ class Socket(SocketOptions, FileMethods):
         if conn is not None and self._listener is None:
             conn.abort(self._net._now)
         self._close(traced=False)
-
-
-def _as_bytes(data: Any) -> memoryview:
-    if isinstance(data, str):
-        raise TypeError("a bytes-like object is required, not 'str'")
-    try:
-        return memoryview(data).cast("B")
-    except TypeError:
-        raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
