@@ -131,6 +131,7 @@ class Connection(Sender):
 
     def _established(self, now: int) -> None:
         self.rtx_count = 0
+        self.rto.after_handshake()                 # RFC 6298 5.7
 
     def _delete_tcb(self, now: int) -> None:
         self.t_rtx = self.t_persist = self.t_delack = self.t_timewait = None

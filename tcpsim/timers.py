@@ -7,6 +7,7 @@ compare exactly; seconds appear only at the edges (``Network.now``, Config).
 from __future__ import annotations
 
 TICKS_PER_SECOND = 1_000_000
+FALLBACK_RTO = 3 * TICKS_PER_SECOND      # RFC 6298 5.7
 
 
 def to_ticks(seconds: float) -> int:
@@ -68,6 +69,13 @@ class RtoEstimator:
         if rto > self.rto_max:
             rto = self.rto_max
         self.base = self.rto = rto
+
+    def after_handshake(self) -> None:
+        """RFC 6298 5.7: a handshake that gave no RTT sample (its SYN timed out, so Karn's
+        rule left it untimed) starts data with an RTO of 3 s, where the RTO in use was
+        lower.  Linux does the same (tcp_init_metrics, TCP_TIMEOUT_FALLBACK)."""
+        if self.srtt is None and self.base < FALLBACK_RTO:
+            self.base = self.rto = min(FALLBACK_RTO, self.rto_max)
 
     def backoff(self) -> None:
         """Double the RTO after a timeout (RFC 6298 5.5), capped at the maximum."""

@@ -305,6 +305,33 @@ class TestEstablished:
         assert conn.rto.srtt == to_ticks(0.1)
         assert conn.rto.rto == to_ticks(0.3)
 
+    def test_a_handshake_whose_syn_timed_out_starts_data_at_an_rto_of_3_s(self):
+        # RFC 6298 5.7: the SYN's timer expired at an RTO under 3 s (1 s, then 2 s after
+        # the backoff); the retransmitted SYN gives no sample (Karn), so data starts at 3 s
+        conn, sink = connection()
+        conn.open_active(100, 0)
+        conn.on_timer(conn.next_deadline())
+        assert conn.rto.rto == to_ticks(2)
+        conn.segment_arrives(seg(300, 101, SYN | ACK), to_ticks(1.5))
+        sink.take()
+        assert conn.rto.rto == to_ticks(3)
+        conn.send(b"data", to_ticks(2))
+        assert conn.next_deadline() == to_ticks(2) + to_ticks(3)
+
+    def test_a_passive_handshake_whose_syn_ack_timed_out_starts_at_3_s(self):
+        conn, sink = TestListenAndSynReceived().passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        conn.on_timer(conn.next_deadline())                  # the SYN,ACK again
+        conn.segment_arrives(seg(101, 301), to_ticks(1.5))
+        assert conn.state is S.ESTABLISHED and conn.rto.rto == to_ticks(3)
+
+    def test_rfc_6298_5_7_leaves_an_rto_of_3_s_or_more_alone(self):
+        conn, sink = connection(Config(rto_initial=5.0))
+        conn.open_active(100, 0)
+        conn.on_timer(conn.next_deadline())
+        conn.segment_arrives(seg(300, 101, SYN | ACK), to_ticks(6))
+        assert conn.rto.rto == to_ticks(10)                 # backed off, not lowered to 3 s
+
     def test_data_retransmission_backs_off_then_times_out(self):
         conn, sink = connection(Config(retries=3))
         conn.open_active(100, 0)
