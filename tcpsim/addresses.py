@@ -12,6 +12,8 @@ _FIRST_HOST = int(ipaddress.IPv4Address("10.0.0.1"))
 
 def check_host_address(address: str) -> None:
     """A host's own address: dotted IPv4, and one a single host can have."""
+    if not isinstance(address, str):     # IPv4Address(5) would read an int as 0.0.0.5
+        raise TypeError(f"address must be a str like '10.0.0.9', not {type(address).__name__}")
     try:
         ip = ipaddress.IPv4Address(address)
     except ValueError:

@@ -2,6 +2,8 @@
 
 import pytest
 
+import tcpsim
+
 from tcpsim.addresses import check_host_address, ipv4_literal, next_free_address
 
 
@@ -10,6 +12,14 @@ from tcpsim.addresses import check_host_address, ipv4_literal, next_free_address
 def test_a_host_cannot_have_an_address_that_is_not_one_hosts_unicast_address(address):
     with pytest.raises(ValueError):
         check_host_address(address)
+
+
+@pytest.mark.parametrize("address", [167772169, b"10.0.0.9", ("10.0.0.9",)])
+def test_a_host_address_is_a_string(address):
+    with pytest.raises(TypeError, match="address must be a str"):
+        check_host_address(address)
+    with pytest.raises(TypeError, match="address must be a str"):
+        tcpsim.Network().add_host("h", address)
 
 
 def test_a_unicast_address_is_fine():
