@@ -6,6 +6,7 @@ Python's errors, the checks Python makes of arguments, and the options and modes
 from __future__ import annotations
 
 import errno as E
+import operator
 import os
 import socket as _pysocket
 import struct
@@ -67,7 +68,7 @@ class SocketOptions:
     # As CPython: the mode is the socket object's own, so it is kept (and read) even on a
     # closed socket; setting it on one raises EBADF after the change.
     def setblocking(self, flag: bool) -> None:
-        self._timeout = None if flag else 0.0
+        self._timeout = None if operator.index(flag) else 0.0    # Python takes an int, or a bool
         self._check_open()
 
     def getblocking(self) -> bool:
@@ -101,20 +102,26 @@ class SocketOptions:
             raise err(E.ENOPROTOOPT)
 
     def getsockopt(self, level: int, option: int, buflen: int = 0) -> Any:
+        """The option's value as an int; given ``buflen``, its bytes as the kernel gives
+        them (at most ``buflen`` of them), as Python's getsockopt returns them."""
+        buflen = operator.index(buflen)
+        if not 0 <= buflen <= 1024:
+            raise OSError("getsockopt buflen out of range")
         self._check_open()
         if level == SOL_SOCKET and option == SO_ERROR:
-            code = self._take_error() if self._conn is not None else 0
-            return code
-        if level == SOL_SOCKET and option == SO_REUSEADDR:
-            return self._reuse
-        if level == SOL_SOCKET and option == SO_TYPE:
-            return SOCK_STREAM
-        if level == SOL_SOCKET and option == SO_LINGER:
+            value = self._take_error() if self._conn is not None else 0
+        elif level == SOL_SOCKET and option == SO_REUSEADDR:
+            value = self._reuse
+        elif level == SOL_SOCKET and option == SO_TYPE:
+            value = SOCK_STREAM
+        elif level == SOL_SOCKET and option == SO_LINGER:
             packed = struct.pack("ii", *self._linger)
-            return packed if buflen else self._linger[0]
-        if level == IPPROTO_TCP and option == TCP_NODELAY:
-            return self._nodelay
-        raise err(E.ENOPROTOOPT)
+            return packed[:buflen] if buflen else self._linger[0]
+        elif level == IPPROTO_TCP and option == TCP_NODELAY:
+            value = self._nodelay
+        else:
+            raise err(E.ENOPROTOOPT)
+        return struct.pack("i", value)[:buflen] if buflen else value
 
     def getsockname(self) -> tuple[str, int]:
         self._check_open()

@@ -661,6 +661,23 @@ def connect_after_a_failed_shutdown(w):
     return r + [outcome(s.recv, 10)]
 
 
+def options_as_bytes_and_mode_arguments(w):
+    """getsockopt with a buffer length gives the option's bytes; setblocking takes an int."""
+    srv, cli, conn = connected(w)
+    SOL, TCP = pysocket.SOL_SOCKET, pysocket.IPPROTO_TCP
+    cli.setsockopt(SOL, pysocket.SO_LINGER, struct.pack("ii", 1, 7))
+    asked = [(SOL, pysocket.SO_ERROR, 4), (SOL, pysocket.SO_ERROR, 2), (SOL, pysocket.SO_ERROR, 8),
+             (SOL, pysocket.SO_TYPE, 4), (SOL, pysocket.SO_LINGER, 8), (SOL, pysocket.SO_LINGER, 4),
+             (SOL, pysocket.SO_LINGER, 0), (SOL, pysocket.SO_REUSEADDR, 4),
+             (SOL, pysocket.SO_ERROR, 1025), (SOL, pysocket.SO_ERROR, -1), (SOL, pysocket.SO_ERROR, 4.0)]
+    seen = [outcome(cli.getsockopt, *a) for a in asked]
+    cli.setsockopt(TCP, pysocket.TCP_NODELAY, 1)
+    seen.append(outcome(cli.getsockopt, TCP, pysocket.TCP_NODELAY, 4))
+    for flag in (None, "yes", 1.5, [], 0, 2, True):
+        seen += [outcome(cli.setblocking, flag), cli.getblocking()]
+    return seen
+
+
 SCENARIOS = [shutdown_after_nonblocking_connect, shutdown_after_refused_nonblocking_connect,
              connect_after_a_failed_shutdown, dontwait_on_a_socket_with_a_timeout, recv0_closed, data_after_shut_rd_in_fin_wait,
              data_after_shut_rd_then_wr, reset_after_shut_rd_in_close_wait,
@@ -676,7 +693,7 @@ SCENARIOS = [shutdown_after_nonblocking_connect, shutdown_after_refused_nonblock
              names_after_the_end, data_after_read_shutdown, refused_twice_then_served,
              context_manager_and_double_close, send_a_file, accepted_sockets_block,
              nonblocking_type_flag, listener_misuse, shutdown_again,
-             reset_while_reading_sent_data]
+             reset_while_reading_sent_data, options_as_bytes_and_mode_arguments]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
