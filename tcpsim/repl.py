@@ -93,6 +93,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         self.stopped = False
         self._line = ""
         self._kind: str | None = None
+        self._since = (0, 0)           # (trace records, clock) when the current line began
         self.intro = (f"tcpsim REPL, seed {seed}: hosts client (10.0.0.1) and server (10.0.0.2).\n"
                       "Try: listen server 80 / accept server / connect client server:80 / step\n"
                       "'help' lists every command; Ctrl-D or 'quit' leaves.")
@@ -143,21 +144,20 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         self.failed = False
         self._kind = None
         self.interrupted = False
+        self._since = (self.mark(), self.net.now_ticks)
         previous = self._catch_ctrl_c()
         try:
             check_plain(line)
             line = strip_comment(line)
             self._line = line
             stop = super().onecmd(line) if line else self.emptyline()
-        except UsageError as exc:
+        except (UsageError, Refused) as exc:
             self.error(str(exc))
-            return False
-        except Refused as exc:
-            self.error(str(exc))
-            self.history.append((self._line, "refused"))
+            self._record_refused(isinstance(exc, Refused))
             return False
         except Exception as exc:     # a bug must not end the session: say it in one line
             self.error(f"internal error, please report it: {type(exc).__name__}: {exc}")
+            self._record_refused(False)
             return False
         finally:
             if previous is not None:
@@ -165,6 +165,13 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         if self._kind is not None:
             self.history.append((self._line, self._kind))
         return bool(stop)
+
+    def _record_refused(self, refused: bool) -> None:
+        """A failed line is kept (as 'expect fail LINE') when the world had already moved:
+        events ran, the clock moved or a socket call was made before it failed; else it
+        changed nothing and is forgotten."""
+        if refused or self._kind == "world" or (self.mark(), self.net.now_ticks) != self._since:
+            self.history.append((self._line, "refused"))
 
     def _catch_ctrl_c(self) -> Any:
         """While a command runs, Ctrl-C sets ``interrupted`` (the loops that run events

@@ -139,6 +139,7 @@ class SessionCommands:
         self.onecmd(line)                  # records itself when the library refused it
         inner_failed, self.failed = self.failed, False
         self._line, self._kind = outer, None
+        self._since = (self.mark(), self.net.now_ticks)    # what moved, the inner line recorded
         if not inner_failed:
             raise UsageError(f"expected '{line}' to fail, but it did not")
         if len(self.history) == before:    # refused by the REPL itself: keep the check

@@ -795,3 +795,33 @@ def test_counts_of_one_are_singular(s):
     assert "1 bytes" not in ladder
     s.lines("seed 0", "listen server 80", "listen server 81")
     assert "(replayed 1 command from seed 0)" in s.run("back")
+
+
+def replayed_state(s, tmp_path) -> str:
+    """``state`` and ``flight`` after 'tcpsim run' of what 'save' writes for session ``s``."""
+    path = tmp_path / "saved.tcpsim"
+    assert "wrote" in s.run(f"save {path}")
+    out = io.StringIO()
+    main(["run", "--no-color", str(path)], out)
+    replay = Session()
+    try:
+        assert replay.repl.run_lines(path.read_text().split("\n"), echo=False) is None
+        return replay.run("state") + replay.run("flight")
+    finally:
+        replay.repl.close()
+
+
+@pytest.mark.parametrize("lossy", [False, True])
+def test_expect_recv_that_ran_the_network_then_failed_is_kept_for_back_and_save(s, tmp_path, lossy):
+    # it runs while accept() waits; then the socket named is not there: no fd 9, or (the
+    # SYN always lost) no connection at all
+    line = "expect recv server hello" if lossy else "expect recv server/9 hello"
+    s.lines(*(["link client server loss=1"] if lossy else []), *HANDSHAKE)
+    before = s.run("state")
+    out = s.run(line)
+    assert out.count("error: ") == 1 and out.splitlines()[-1].startswith("error: ")
+    assert ("no connected socket" if lossy else "no socket with fd 9") in out
+    assert s.repl.net.now > 0 and s.repl.history[-1] == (line, "refused")
+    assert replayed_state(s, tmp_path) == s.run("state") + s.run("flight")
+    assert f"undid '{line}'" in s.run("back")
+    assert s.run("state") == before
