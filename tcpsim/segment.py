@@ -104,6 +104,8 @@ class Segment(SegmentFields):
         payload: bytes = b"",
         mss: int | None = None,
     ) -> "Segment":
+        if isinstance(payload, (bytearray, memoryview)):
+            payload = bytes(payload)            # a value: later changes to the buffer stay out
         return make_segment(src_port, dst_port, seq, ack, flags, window, payload, mss)
 
     def __setattr__(self, name: str, value: object) -> None:

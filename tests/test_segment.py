@@ -29,6 +29,15 @@ def test_segment_is_an_immutable_value():
     assert a != a.replace(payload=b"y")
 
 
+def test_a_mutable_payload_is_copied_into_the_value():
+    buf = bytearray(b"abc")
+    seg = Segment(src_port=1, dst_port=2, seq=3, payload=buf)
+    other = seg.replace(payload=memoryview(bytearray(b"xyz")))
+    buf[0] = ord("z")
+    assert seg.payload == b"abc" and type(seg.payload) is bytes and type(other.payload) is bytes
+    assert hash(seg) == hash(Segment(src_port=1, dst_port=2, seq=3, payload=b"abc"))
+
+
 def test_segment_needs_keywords():
     with pytest.raises(TypeError):
         Segment(1, 2, 3, 4, 16, 5)
