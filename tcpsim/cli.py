@@ -251,9 +251,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     except UnicodeDecodeError:
         raise CliError(f"{args.script} is not a UTF-8 text file") from None
     text = text.removeprefix("\ufeff")           # a byte-order mark some editors write
+    from .repl_parse import script_lines
+
     repl = _repl(args, out)
     try:
-        failure = repl.run_lines(text.splitlines())
+        failure = repl.run_lines(script_lines(text))
         if failure is not None:
             raise CliError(f"{args.script}:{failure[0]}: {failure[1]}")
         _exports(args, repl.net, out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
+import unicodedata
 
 MAX_DATA = 1_000_000          # octets one `send` may queue (keeps a typo from eating memory)
 DEFAULT_RECV = 4096           # what `recv HOST` asks for when no size is given
@@ -38,11 +39,23 @@ def words(arg: str) -> list[str]:
 
 
 def check_plain(line: str) -> None:
-    """Refuse control characters (other than tab): they are never part of a command."""
+    """Refuse control characters (other than tab) and the line and paragraph separators
+    U+2028 and U+2029: they are never part of a command, and a saved script would break
+    its line there."""
     for ch in line:
         if ch != "\t" and (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0):
             raise UsageError(f"the line holds a control character {ch!r}; "
                              "type the command as plain text (see 'help')")
+        if unicodedata.category(ch) in ("Zl", "Zp"):
+            raise UsageError(f"the line holds a {unicodedata.name(ch).lower()} {ch!r}; "
+                             "type the command as plain text on one line (see 'help')")
+
+
+def script_lines(text: str) -> list[str]:
+    """A script's lines, as the REPL reads them: split at "\\n" only, one "\\r" before it
+    dropped.  (str.splitlines would split at \\f, \\v, \\x85, U+2028 ... too: a line
+    would run otherwise than typed, and every later line number would be off.)"""
+    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 def printable(line: str) -> str:

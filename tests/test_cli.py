@@ -79,6 +79,22 @@ def test_run_stops_at_the_first_failure_with_its_line_number(tmp_path, capsys, b
     assert err.startswith(f"tcpsim: error: {script}:{line}: ") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("body, line, message", [
+    ("step\x0c\nstep\nbogus\n", 1, "control character '\\x0c'"),
+    ("step\nsend client a\u2028b\nbogus\n", 2, "line separator '\\u2028'"),
+    ("step\x0bstep\x1cstep\x85\nbogus\n", 1, "control character '\\x0b'"),
+    ("step\r\nstep\r\nbogus\r\n", 3, "unknown command 'bogus'"),
+])
+def test_a_script_breaks_lines_at_newlines_only(tmp_path, capsys, body, line, message):
+    # as the REPL reads a line: a form feed or U+2028 is a bad character in its line,
+    # not a line break that would shift every later line number
+    script = tmp_path / "odd.tcpsim"
+    script.write_bytes(body.encode())
+    assert main(["run", str(script)], io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tcpsim: error: {script}:{line}: ") and message in err, err
+
+
 def test_run_a_missing_or_binary_file(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope")], io.StringIO()) == 1
     assert "cannot read" in capsys.readouterr().err

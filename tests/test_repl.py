@@ -205,6 +205,14 @@ def test_control_characters_and_escape_sequences_are_refused(s):
         assert out.startswith("error: the line holds a control character"), out
 
 
+@pytest.mark.parametrize("sep, name", [("\u2028", "line separator"), ("\u2029", "paragraph separator")])
+def test_line_and_paragraph_separators_are_refused_as_a_script_would_split_there(s, sep, name):
+    s.lines(*HANDSHAKE, "run")
+    out = s.run(f"send client a{sep}b")
+    assert out.startswith(f"error: the line holds a {name}") and out.count("\n") == 1
+    assert s.repl.history[-1] == ("run", "world")
+
+
 def test_refused_connect_raises_connection_refused_at_the_rst(s):
     s.run("connect client server:81")
     out = s.run("step 2")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
+from ..repl_parse import script_lines
+
 DEFAULT = "lifecycle"
 ORDER = ("lifecycle", "handshake", "close", "simultaneous-open", "simultaneous-close",
          "half-close", "refused", "reset", "lost-syn", "lost-synack", "lossy-transfer",
@@ -28,7 +30,7 @@ class Scenario:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        return script_lines(self.text)
 
 
 def names() -> list[str]:
