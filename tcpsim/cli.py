@@ -242,14 +242,17 @@ def cmd_repl(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if args.script == "-":
-            text = sys.stdin.read()
+            stdin = getattr(sys.stdin, "buffer", None)    # bytes: not the locale's decoding
+            text = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
+            text.encode("utf-8")                          # no lone surrogates either
         else:
             with open(args.script, encoding="utf-8") as f:
                 text = f.read()
     except OSError as exc:
         raise CliError(f"cannot read {args.script}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{args.script} is not a UTF-8 text file") from None
+    except UnicodeError:
+        name = "standard input" if args.script == "-" else args.script
+        raise CliError(f"{name} is not a UTF-8 text file") from None
     text = text.removeprefix("\ufeff")           # a byte-order mark some editors write
     from .repl_parse import script_lines
 

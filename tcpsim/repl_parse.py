@@ -39,13 +39,17 @@ def words(arg: str) -> list[str]:
 
 
 def check_plain(line: str) -> None:
-    """Refuse control characters (other than tab) and the line and paragraph separators
-    U+2028 and U+2029: they are never part of a command, and a saved script would break
-    its line there."""
+    """Refuse control characters (other than tab), the line and paragraph separators
+    U+2028 and U+2029 (a saved script would break its line there) and lone surrogates
+    (bytes that were not UTF-8, which no file could save): never part of a command."""
     for ch in line:
         if ch != "\t" and (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0):
             raise UsageError(f"the line holds a control character {ch!r}; "
                              "type the command as plain text (see 'help')")
+        if 0xD800 <= ord(ch) <= 0xDFFF:      # what bytes that are not UTF-8 decode to
+            raise UsageError(f"the line is not UTF-8 text (it holds {ch!r}, from the byte "
+                             f"{ord(ch) - 0xDC00:#04x})" if 0xDC80 <= ord(ch) <= 0xDCFF else
+                             f"the line holds a lone surrogate {ch!r}, which is not text")
         if unicodedata.category(ch) in ("Zl", "Zp"):
             raise UsageError(f"the line holds a {unicodedata.name(ch).lower()} {ch!r}; "
                              "type the command as plain text on one line (see 'help')")

@@ -104,6 +104,15 @@ def test_run_a_missing_or_binary_file(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_run_from_standard_input_that_is_not_utf8_is_refused_as_a_file_is(capsys, monkeypatch):
+    # a C.UTF-8 locale decodes stdin with surrogateescape: the bad byte must not get through
+    stdin = io.TextIOWrapper(io.BytesIO(b"send client \xff\n"), encoding="utf-8",
+                             errors="surrogateescape")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["run", "-"], io.StringIO()) == 1
+    assert capsys.readouterr().err == "tcpsim: error: standard input is not a UTF-8 text file\n"
+
+
 def test_seed_changes_the_isns_but_not_the_story():
     a, b = run("demo", "handshake", "--naming", "absolute"), run("--seed", "5", "demo",
                                                                     "handshake", "--naming", "absolute")

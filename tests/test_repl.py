@@ -205,6 +205,16 @@ def test_control_characters_and_escape_sequences_are_refused(s):
         assert out.startswith("error: the line holds a control character"), out
 
 
+@pytest.mark.parametrize("line", ["send client \udcff", "expect fail bogus\udcff", "step\ud800"])
+def test_bytes_that_are_not_utf8_are_refused_in_one_line_and_not_recorded(s, tmp_path, line):
+    # what a REPL reading a C.UTF-8 terminal gets for the byte 0xff (surrogateescape)
+    s.lines(*HANDSHAKE)
+    out = s.run(line)
+    assert out.startswith("error: the line ") and out.count("\n") == 1 and "internal" not in out
+    assert [kind for _, kind in s.repl.history] == ["world"] * 3
+    assert "wrote" in s.run(f"save {tmp_path / 'x.tcpsim'}")
+
+
 @pytest.mark.parametrize("sep, name", [("\u2028", "line separator"), ("\u2029", "paragraph separator")])
 def test_line_and_paragraph_separators_are_refused_as_a_script_would_split_there(s, sep, name):
     s.lines(*HANDSHAKE, "run")
