@@ -140,11 +140,12 @@ class DataCalls:
 
     def _wait_readable(self, conn: Connection, flags: int = 0, want: int = 1) -> None:
         """Block (per the timeout, or not at all with MSG_DONTWAIT) until recv can return:
-        ``want`` octets are buffered, or the stream ended, or an error came."""
+        ``want`` octets are buffered, or the stream ended, or an error came, or the socket
+        was shut for reading (Linux's tcp_recvmsg stops at RCV_SHUTDOWN)."""
 
         def ready() -> bool:
             return len(conn.rcv_buf) >= want or conn.fin_received or conn.error is not None \
-                or conn.state is CLOSED or self._fd < 0
+                or conn.state is CLOSED or self._fd < 0 or self._shut_rd
 
         timeout = self._timeout
         if flags & MSG_DONTWAIT and not timeout:

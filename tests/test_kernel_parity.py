@@ -376,6 +376,16 @@ def data_after_read_shutdown(w):
             outcome(conn.send, b"back")]
 
 
+def waitall_after_read_shutdown(w):
+    """MSG_WAITALL on a socket shut for reading returns what is there (Linux's tcp_recvmsg
+    stops at RCV_SHUTDOWN), and then b''."""
+    srv, cli, conn = connected(w)
+    conn.shutdown(pysocket.SHUT_RD)
+    cli.sendall(b"e")
+    w.settle(conn)
+    return [outcome(conn.recv, 100, pysocket.MSG_WAITALL), outcome(conn.recv, 100, pysocket.MSG_WAITALL)]
+
+
 def refused_twice_then_served(w):
     s = w.socket()
     addr = w.closed_port()
@@ -693,7 +703,8 @@ SCENARIOS = [shutdown_after_nonblocking_connect, shutdown_after_refused_nonblock
              names_after_the_end, data_after_read_shutdown, refused_twice_then_served,
              context_manager_and_double_close, send_a_file, accepted_sockets_block,
              nonblocking_type_flag, listener_misuse, shutdown_again,
-             reset_while_reading_sent_data, options_as_bytes_and_mode_arguments]
+             reset_while_reading_sent_data, options_as_bytes_and_mode_arguments,
+             waitall_after_read_shutdown]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)

@@ -185,6 +185,15 @@ class TestClose:
         assert conn.history == [S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK,
                                 S.CLOSED]
 
+    def test_shutting_reading_wakes_a_blocked_recv_with_end_of_stream(self):
+        # as on Linux: another thread's shutdown(SHUT_RD) makes a blocked recv return b""
+        net, cli, conn = established()
+        reader = conn.host.spawn(conn.recv, 10)
+        assert reader.blocked
+        conn.shutdown(tcpsim.SHUT_RD)
+        net.run(until=net.now + 1)
+        assert reader.done and reader.result == b""
+
     def test_time_wait_lasts_exactly_2msl(self):
         net, cli, conn = established(config=Config(msl=30.0))
         cli.close()
