@@ -83,7 +83,10 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         self.paint = painter(color)
         self.world = World(seed, config)
         self.naming = Naming(self.world.net.trace, naming)
-        self.history: list[tuple[str, str]] = []     # (line, "world" | "check" | "refused")
+        self.start_naming = naming     # the naming a replay starts from; 'save' writes it
+        # (line, kind): "world" changed the simulation, "refused" changed it and failed,
+        # "check" checked it, "naming" changed only how numbers are shown
+        self.history: list[tuple[str, str]] = []
         self.last: Last | None = None
         self.last_finished: dict[str, PendingCall] = {}
         self.failed = False
@@ -494,7 +497,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         """Rebuild the world from the seed and run ``entries`` again, silently."""
         self.world.close()
         self.world = World(self.seed, self.base_config)
-        self.naming = Naming(self.world.net.trace, self.naming.mode)
+        self.naming = Naming(self.world.net.trace, self.start_naming)
         self.history = []
         self.last = None
         self.last_finished = {}

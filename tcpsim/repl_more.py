@@ -444,6 +444,7 @@ class MoreCommands:
         if len(args) != 1 or args[0] not in NAMINGS:
             raise UsageError(f"usage: naming {'|'.join(NAMINGS)} (now {self.naming.mode})")
         self.naming.mode = args[0]
+        self.changed("naming")        # saved and replayed, but not a step 'back' undoes
         self.say(f"sequence numbers are now {args[0]}")
 
     def do_explain(self, arg: str) -> None:

@@ -41,18 +41,17 @@ class SessionCommands:
         """back
         Undo the last command (a step, a call, a drop, ...).
         The whole session is replayed from its seed without it; determinism makes the
-        replay exact."""
+        replay exact.  Checks (expect) and 'naming' are not commands it undoes."""
         if arg.strip():
             raise UsageError("usage: back (no arguments)")
         entries = list(self.history)
-        undone = None
-        while entries:
-            line, kind = entries.pop()
-            if kind != "check":
-                undone = line
-                break
-        if undone is None:
+        last = next((i for i in reversed(range(len(entries)))
+                     if entries[i][1] in ("world", "refused")), None)
+        if last is None:
             raise UsageError("nothing to undo: no command has changed the simulation yet")
+        undone = entries[last][0]
+        # checks after it go with it; a naming chosen since stays chosen
+        entries = entries[:last] + [e for e in entries[last + 1:] if e[1] == "naming"]
         self.replay(entries)
         self.say(f"undid '{undone}' (replayed {plural(len(entries), 'command')} from seed "
                  f"{self.seed}); "
@@ -67,6 +66,8 @@ class SessionCommands:
             raise UsageError("usage: save FILE, e.g. 'save session.tcpsim'")
         lines = ["# a tcpsim session; replay it with: tcpsim run " + Path(args[0]).name,
                  f"seed {self.seed}"]
+        if self.start_naming != "symbolic":
+            lines.append(f"naming {self.start_naming}")
         lines += [f"expect fail {line}" if kind == "refused" else line for line, kind in self.history]
         self.write_file(args[0], "\n".join(lines) + "\n")
 
@@ -78,6 +79,7 @@ class SessionCommands:
         if len(args) != 1:
             raise UsageError(f"usage: seed N (now {self.seed})")
         self.seed = parse_seed(args[0])
+        self.start_naming = self.naming.mode      # a fresh network, shown as before
         self.replay([])
         self.say(f"a fresh network with seed {self.seed}")
 

@@ -843,3 +843,31 @@ def test_expect_recv_that_ran_the_network_then_failed_is_kept_for_back_and_save(
     assert replayed_state(s, tmp_path) == s.run("state") + s.run("flight")
     assert f"undid '{line}'" in s.run("back")
     assert s.run("state") == before
+
+
+def test_naming_is_saved_and_back_keeps_it_but_does_not_undo_it(s, tmp_path):
+    s.lines(*HANDSHAKE, "run", "naming relative", "expect client ESTABLISHED")
+    table = s.run("state")
+    assert "K+1" not in table
+    assert replayed_state(s, tmp_path) == table + s.run("flight")
+    assert "undid 'run'" in s.run("back")           # naming changes nothing to undo
+    assert s.repl.naming.mode == "relative" and s.repl.history[-1] == ("naming relative", "naming")
+    assert "seq=0" in s.run("flight")
+    s.lines("back", "back", "back")
+    assert "nothing to undo" in s.run("back") and s.repl.naming.mode == "relative"
+
+
+@pytest.mark.parametrize("reseed", [False, True])
+def test_a_naming_given_at_the_start_or_before_seed_is_saved(tmp_path, reseed):
+    s = Session(naming="absolute") if not reseed else Session()
+    try:
+        if reseed:
+            s.lines("naming absolute", "seed 4")
+        s.lines(*HANDSHAKE, "run")
+        table = s.run("state")
+        assert "J+1" not in table and " 1 " not in table
+        assert replayed_state(s, tmp_path) == table + s.run("flight")
+        s.run("back")
+        assert s.repl.naming.mode == "absolute"
+    finally:
+        s.repl.close()
