@@ -6,7 +6,6 @@ Recording is cheap on purpose: records store values and format only when asked.
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any, Iterator
 
 from .segment import Segment, SegmentFields, make_segment
@@ -238,7 +237,8 @@ class Trace:
         records = self.records
         n = len(records)
         if self._scanned < n:
-            self._packets.extend(r for r in islice(records, self._scanned, n) if r.kind == "segment")
+            # a slice, not islice: islice walks the list from its start every time
+            self._packets.extend(r for r in records[self._scanned:n] if r.kind == "segment")
             self._scanned = n
         return self._packets
 
