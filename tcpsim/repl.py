@@ -97,6 +97,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         self._line = ""
         self._kind: str | None = None
         self._since = (0, 0)           # (trace records, clock) when the current line began
+        self._entries: list[str] | None = None   # what to keep instead (see record_as)
         self.intro = (f"tcpsim REPL, seed {seed}: hosts client (10.0.0.1) and server (10.0.0.2).\n"
                       "Try: listen server 80 / accept server / connect client server:80 / step\n"
                       "'help' lists every command; Ctrl-D or 'quit' leaves.")
@@ -146,6 +147,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         """Run one line; any error becomes one printed line and the session goes on."""
         self.failed = False
         self._kind = None
+        self._entries = None
         self.interrupted = False
         self._since = (self.mark(), self.net.now_ticks)
         previous = self._catch_ctrl_c()
@@ -165,7 +167,9 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-        if self._kind is not None:
+        if self._entries is not None:      # stopped by Ctrl-C: what it did, as lines
+            self.history += [(ln, "world" if i == 0 else "more") for i, ln in enumerate(self._entries)]
+        elif self._kind is not None:
             self.history.append((self._line, self._kind))
         return bool(stop)
 
@@ -511,6 +515,8 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
             self._line, self._kind, self.failed = line, None, False
         if [e for e, _ in self.history] != [e for e, _ in entries]:
             self.error("the replay went differently from the session (please report this)")
+        else:
+            self.history = list(entries)       # with their kinds: "more" is not "world"
         self.update_prompt()
 
     def state_of(self, host: str) -> list[State]:

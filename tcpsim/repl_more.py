@@ -71,7 +71,7 @@ class MoreCommands:
         end = self.net.now + DAY
         for i in range(min(n, MAX_EVENTS)):
             if self.stop_on_ctrl_c():
-                return
+                return self.record_as([f"step {i}"] if i else [])
             if self.after(end):
                 self.say(f"stopped after {plural(i, 'step')}, a virtual day ahead (a zero-window probe "
                          "goes on forever); 'step N' to go on")
@@ -86,6 +86,13 @@ class MoreCommands:
                 return
 
     do_s = do_step
+
+    def record_as(self, lines: list[str]) -> None:
+        """A command stopped by Ctrl-C is kept for back and save as what it did: ``lines``,
+        which replay it exactly (none: it did nothing)."""
+        self._entries = lines
+        if lines:
+            self.say(f"kept for back and save as: {' / '.join(lines)}")
 
     def stop_on_ctrl_c(self) -> bool:
         """Was Ctrl-C pressed during this command?  Then say so: the loop stops here,
@@ -110,9 +117,9 @@ class MoreCommands:
         if not self.world.blocked():
             raise UsageError("no blocked call to wait for (see 'calls'); use 'step' or 'run'")
         end = self.net.now + DAY
-        for _ in range(MAX_EVENTS):
-            if self.stop_on_ctrl_c():
-                return
+        for count in range(MAX_EVENTS):
+            if self.stop_on_ctrl_c():      # no call returned, no breakpoint: as many steps
+                return self.record_as([f"step {count}"] if count else [])
             if self.after(end):
                 self.say("a virtual day passed and the call is still blocked; 'next' to go on")
                 return
@@ -137,7 +144,10 @@ class MoreCommands:
         start = self.net.now_ticks
         limit = self.horizon() if until is None else until
         while count < MAX_EVENTS:
-            if self.stop_on_ctrl_c():
+            # Ctrl-C stops it once the events due at this instant have run, so that
+            # 'run until NOW' replays it: no breakpoint was hit, no day has passed
+            if self.interrupted and not self.world.due_now() and self.stop_on_ctrl_c():
+                self.record_as([f"run until {fmt_time(self.net.now_ticks)}"] if count else [])
                 break
             event, _, hit = self.advance(verbose=False, until=limit)
             if event is None:

@@ -15,7 +15,7 @@ from .config import Config
 from .repl_parse import (DEFAULT_RECV, MAX_DATA, UsageError, parse_data, parse_float, parse_int,
                          parse_keywords, parse_seed, split_sockref, words)
 from .repl_view import NAMINGS
-from .repl_world import Refused
+from .repl_world import Ran, Refused
 from .segment import Flags
 from .states import State
 from .trace import fmt_time, plural
@@ -46,9 +46,11 @@ class SessionCommands:
             raise UsageError("usage: back (no arguments)")
         entries = list(self.history)
         last = next((i for i in reversed(range(len(entries)))
-                     if entries[i][1] in ("world", "refused")), None)
+                     if entries[i][1] in ("world", "refused", "more")), None)
         if last is None:
             raise UsageError("nothing to undo: no command has changed the simulation yet")
+        while entries[last][1] == "more":      # a command kept as several lines: all of it
+            last -= 1
         undone = entries[last][0]
         # checks after it go with it; a naming chosen since stays chosen
         entries = entries[:last] + [e for e in entries[last + 1:] if e[1] == "naming"]
@@ -140,7 +142,7 @@ class SessionCommands:
         before = len(self.history)
         self.onecmd(line)                  # records itself when the library refused it
         inner_failed, self.failed = self.failed, False
-        self._line, self._kind = outer, None
+        self._line, self._kind, self._entries = outer, None, None
         self._since = (self.mark(), self.net.now_ticks)    # what moved, the inner line recorded
         if not inner_failed:
             raise UsageError(f"expected '{line}' to fail, but it did not")
@@ -164,21 +166,31 @@ class SessionCommands:
     def expect_recv(self, ref: str, want: bytes) -> None:
         name = split_sockref(ref)[0]
         horizon = self.horizon()
+        ran = Ran()            # what it did, should Ctrl-C stop it
         while not self.world.has_connected(name) and any(
                 pc.host == name and pc.name == "accept()" for pc in self.world.pending):
-            if self.advance(verbose=False, until=horizon)[0] is None:
+            if self.stop_on_ctrl_c():
+                return self.record_as(ran.lines())
+            event, _, hit = self.advance(verbose=False, until=horizon)
+            if event is None:
                 break                                        # let a blocked accept() return
+            ran.event(hit)
         sock = self.sockref(ref, "conn")
         got = b""
         while len(got) < len(want) or not want:
             # expecting b'' (end of stream) asks for as much as 'recv' does: recv(0) is
             # always b'', whatever is there to read
             size = len(want) - len(got) if want else DEFAULT_RECV
+            ran.call(f"recv {sock.host.name}/{self.world.fd(sock)} {size}")
             pc = self.run_call(sock, "recv()", sock.recv, size)
             while not pc.call.done:
-                if self.advance(verbose=False, until=horizon)[0] is None:
+                if self.stop_on_ctrl_c():
+                    return self.record_as(ran.lines())
+                event, _, hit = self.advance(verbose=False, until=horizon)
+                if event is None:
                     raise Refused(f"expected {_short(want)} from {ref}, but recv() is still "
                                   f"blocked after {_short(got)} and nothing more will happen")
+                ran.event(hit)
             data = pc.call.result
             got += data
             if not data or not want:

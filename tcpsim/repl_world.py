@@ -50,6 +50,34 @@ class Refused(Exception):
     an expectation failed); ``back`` and ``save`` still replay it, as 'expect fail ...'."""
 
 
+class Ran:
+    """What a command stopped by Ctrl-C did, as lines that replay it exactly: the calls
+    it made and the events it ran as 'step N', ended after each breakpoint hit (where
+    'step' would stop)."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.steps = 0
+
+    def event(self, hit: Any) -> None:
+        self.steps += 1
+        if hit is not None:
+            self.flush()
+
+    def call(self, line: str) -> None:
+        self.flush()
+        self.done.append(line)
+
+    def flush(self) -> None:
+        if self.steps:
+            self.done.append(f"step {self.steps}")
+            self.steps = 0
+
+    def lines(self) -> list[str]:
+        self.flush()
+        return self.done
+
+
 class PendingCall:
     """A socket call the REPL issued that has not been reported as finished yet."""
 
@@ -297,6 +325,11 @@ class World:
         """Is an event scheduled at or before virtual time ``until``?"""
         nxt = self.net.next_time()
         return nxt is not None and to_ticks(nxt) <= to_ticks(until)
+
+    def due_now(self) -> bool:
+        """Is an event scheduled at this very instant (not yet run)?"""
+        nxt = self.net.next_time()
+        return nxt is not None and to_ticks(nxt) == self.net.now_ticks
 
     def settle(self) -> None:
         """Let processes woken at this instant run, so a call that can return has returned."""

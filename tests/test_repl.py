@@ -871,3 +871,51 @@ def test_a_naming_given_at_the_start_or_before_seed_is_saved(tmp_path, reseed):
         assert s.repl.naming.mode == "absolute"
     finally:
         s.repl.close()
+
+
+@pytest.mark.parametrize("line, n, kept", [
+    ("step 5", 2, ["step 2"]),                # Ctrl-C comes during the n-th event
+    ("next", 1, ["step 1"]),
+    ("run", 2, ["run until 0.020000"]),
+    ("continue", 1, ["run until 0.010000"]),
+    ("run until 1e9", 7000, None),            # the window stays shut: probes, > a day of them
+])
+def test_a_command_stopped_by_ctrl_c_is_kept_as_what_it_did(s, monkeypatch, tmp_path, line, n, kept):
+    s.lines("config recv_buffer=2000", *HANDSHAKE)
+    if line == "run until 1e9":
+        s.lines("run", "send client --bytes 5000", "run for 1")
+    before = s.run("state") + s.run("flight")
+    history = list(s.repl.history)
+    _ctrl_c_on_call(s.repl, n, monkeypatch)
+    out = s.run(line)
+    monkeypatch.undo()
+    assert "interrupted (Ctrl-C)" in out and "kept for back and save as" in out
+    new = [entry for entry, _ in s.repl.history[len(history):]]
+    assert new == kept if kept else len(new) == 1 and new[0].startswith("run until ")
+    if line == "run until 1e9":
+        assert s.repl.net.now > 86400 * 1.5
+    assert replayed_state(s, tmp_path) == s.run("state") + s.run("flight")
+    s.run("back")
+    assert s.run("state") + s.run("flight") == before and s.repl.history == history
+
+
+@pytest.mark.parametrize("n, setup", [
+    *[(n, ["break ESTABLISHED", "break accept"]) for n in range(1, 5)],     # waiting for accept()
+    *[(n, ["run", "drop 5", "break ACK"]) for n in range(1, 4)],    # for 'lo', sent again
+])
+def test_expect_recv_stopped_by_ctrl_c_is_kept_as_its_steps_and_calls(s, monkeypatch, tmp_path,
+                                                                       n, setup):
+    # breakpoints (which expect recv runs through, and step stops at) split the steps
+    s.lines(*HANDSHAKE, *setup[:-2], "send client hel", "send client lo", *setup[-2:])
+    before = s.run("state") + s.run("flight") + s.run("calls")
+    history = list(s.repl.history)
+    _ctrl_c_on_call(s.repl, n, monkeypatch)
+    out = s.run("expect recv server hello")
+    monkeypatch.undo()
+    assert "interrupted (Ctrl-C)" in out and "ok:" not in out
+    kept = s.repl.history[len(history):]
+    assert kept and [k for _, k in kept] == ["world"] + ["more"] * (len(kept) - 1)
+    assert replayed_state(s, tmp_path) == s.run("state") + s.run("flight")
+    s.run("back")
+    assert s.run("state") + s.run("flight") + s.run("calls") == before
+    assert s.repl.history == history
