@@ -164,9 +164,11 @@ def _check_exports(args: argparse.Namespace) -> None:
         path = getattr(args, option, None)
         if not path:
             continue
+        from .repl_parse import not_a_file
+
         folder = os.path.dirname(path) or "."
-        if os.path.isdir(path):
-            raise CliError(f"cannot write --{option} {path}: it is a directory")
+        if not_a_file(path):
+            raise CliError(f"cannot write --{option} {path}: {not_a_file(path)}")
         if not os.path.isdir(folder):
             raise CliError(f"cannot write --{option} {path}: there is no directory {folder}")
 

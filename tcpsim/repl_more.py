@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .repl_parse import (UsageError, parse_data, parse_float, parse_int, parse_keywords,
-                         parse_packet_id, parse_port, words)
+from .repl_parse import (UsageError, not_a_file, parse_data, parse_float, parse_int,
+                         parse_keywords, parse_packet_id, parse_port, words)
 from .repl_view import (NAMINGS, fmt_event, fmt_flight, fmt_packet, paint_states,
                         state_rows, table, wrap)
 from .repl_world import parse_breakpoint
@@ -27,6 +27,13 @@ LINK_KEYS = {"loss": "probability", "delay": "seconds", "reorder": "probability"
              "duplicate": "probability", "corrupt": "probability"}
 INJECT_KEYS = {"seq": "number", "ack": "number", "win": "window", "sport": "port",
                "dport": "port", "data": "text"}
+
+
+def check_file(name: str) -> None:
+    """Refuse to write to anything but a regular file (or a new one)."""
+    why = not_a_file(name)
+    if why is not None:
+        raise UsageError(f"cannot write {name}: {why}")
 
 
 class MoreCommands:
@@ -397,6 +404,7 @@ class MoreCommands:
         self.say(paint_states(ladder, self.paint))
 
     def write_file(self, name: str, content: str | bytes) -> None:
+        check_file(name)
         try:
             if isinstance(content, bytes):
                 Path(name).write_bytes(content)
@@ -420,6 +428,7 @@ class MoreCommands:
                              f".png or .pdf (a picture), not {suffix!r}")
         from .export.graph import state_graph
 
+        check_file(args[0])
         graph = state_graph(self.net.trace)
         if suffix not in PICTURES:
             self.write_file(args[0], graph.source)
@@ -439,6 +448,7 @@ class MoreCommands:
             raise UsageError("usage: pcap FILE, e.g. 'pcap run.pcap'")
         from .export.pcap import write_pcap
 
+        check_file(args[0])
         try:
             n = write_pcap(self.net.trace, args[0])
         except OSError as exc:

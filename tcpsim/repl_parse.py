@@ -8,8 +8,10 @@ never costs the session anything.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
+import stat
 import unicodedata
 
 MAX_DATA = 1_000_000          # octets one `send` may queue (keeps a typo from eating memory)
@@ -194,3 +196,20 @@ def strip_comment(line: str) -> str:
                                           and not line[i + 1:i + 2].isdigit()):
             return line[:i].rstrip()
     return line.strip()
+
+
+def not_a_file(path: str) -> str | None:
+    """Why ``path`` must not be written, as ``it is a FIFO (named pipe), not a regular
+    file``: it exists and is not a regular file (writing to a FIFO blocks until someone
+    reads it; a device or directory is no place for a save).  None when it is a regular
+    file or does not exist yet."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None                    # missing (or unreadable): opening it says why
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+            if stat.S_ISSOCK(mode) else "not a file")
+    return f"it is {kind}, not a regular file"

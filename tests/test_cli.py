@@ -269,3 +269,16 @@ def test_color_colours_the_demo_ladder_and_only_its_state_names():
     ladder = coloured.split("\n\n")[1]
     assert "\033[32mESTABLISHED\033[0m" in ladder and "\033[36mLISTEN\033[0m" in ladder
     assert re.sub(r"\033\[\d+m", "", coloured) == plain
+
+
+@pytest.mark.parametrize("option", ["--pcap", "--mermaid", "--dot"])
+def test_an_export_to_a_fifo_is_refused_before_the_run(tmp_path, capsys, option):
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    out = io.StringIO()
+    assert main(["demo", "handshake", option, str(fifo)], out) == 1
+    assert capsys.readouterr().err == (f"tcpsim: error: cannot write {option} {fifo}: it is a "
+                                       "FIFO (named pipe), not a regular file\n")
+    assert out.getvalue() == ""

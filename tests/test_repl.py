@@ -919,3 +919,33 @@ def test_expect_recv_stopped_by_ctrl_c_is_kept_as_its_steps_and_calls(s, monkeyp
     s.run("back")
     assert s.run("state") + s.run("flight") + s.run("calls") == before
     assert s.repl.history == history
+
+
+class _Hung(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("command", ["save {}", "pcap {}", "graph {}.dot", "ladder dot {}",
+                                     "ladder mermaid {}", "graph {}.svg"])
+@pytest.mark.parametrize("kind", ["fifo", "dir"])
+def test_writing_to_a_fifo_or_directory_is_refused_not_blocked_on(s, tmp_path, command, kind):
+    import os
+
+    path = tmp_path / "out"
+    for p in (path, path.with_name("out.dot"), path.with_name("out.svg")):
+        os.mkfifo(p) if kind == "fifo" else p.mkdir()
+
+    def hung(*args):
+        raise _Hung
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)                  # opening a FIFO to write waits for a reader: forever
+    try:
+        s.lines(*HANDSHAKE, "run")
+        out = s.run(command.format(path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    want = "a FIFO (named pipe)" if kind == "fifo" else "a directory"
+    assert out.startswith("error: cannot write ") and out.count("\n") == 1
+    assert f"is {want}, not a regular file" in out
