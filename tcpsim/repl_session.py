@@ -114,7 +114,11 @@ class SessionCommands:
         ConnectionRefusedError' (or ECONNREFUSED): HOST's last finished call raised it.  'expect fail COMMAND': COMMAND is refused."""
         head = arg.split(None, 2)
         if len(head) >= 2 and head[0] == "fail":
-            return self.expect_fail(arg.strip()[4:].strip())
+            line = arg.strip()[4:].strip()
+            if line.split(None, 2)[:2] == ["expect", "fail"]:
+                raise UsageError("usage: expect fail COMMAND, where COMMAND is not 'expect fail' "
+                                 "again (one says it fails; 'expect HOST STATE' may follow)")
+            return self.expect_fail(line)
         if len(head) == 3 and head[0] == "recv":
             return self.expect_recv(head[1], filler_or_data(head[2]))
         args = words(arg)

@@ -949,3 +949,13 @@ def test_writing_to_a_fifo_or_directory_is_refused_not_blocked_on(s, tmp_path, c
     want = "a FIFO (named pipe)" if kind == "fifo" else "a directory"
     assert out.startswith("error: cannot write ") and out.count("\n") == 1
     assert f"is {want}, not a regular file" in out
+
+
+@pytest.mark.parametrize("depth", [2, 3, 300])
+def test_expect_fail_of_expect_fail_is_refused(s, depth):
+    s.run("listen server 80")
+    out = s.run("expect fail " * depth + "naming relative")
+    assert out.startswith("error: usage: expect fail COMMAND") and out.count("\n") == 1
+    assert s.repl.naming.mode == "symbolic" and len(s.repl.history) == 1
+    assert s.run("expect fail expect client ESTABLISHED").endswith(
+        "ok: 'expect client ESTABLISHED' failed as expected\n")
