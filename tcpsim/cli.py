@@ -221,12 +221,39 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         ladder = repl.net.trace.ladder(args.naming).rstrip("\n")
         out.write(paint_states(ladder, painter(use_colour(args.color, out))) + "\n\n")
 
-        out.write(wrap(scenario.explanation.get(args.lang) or scenario.explanation["en"],
+        text = scenario.explanation.get(args.lang) or scenario.explanation["en"]
+        note = _isn_note(repl.naming, args.naming, args.lang, text)
+        out.write(wrap(text + (" " if args.lang != "zh" else "") + note if note else text,
                        args.lang) + "\n")
         _exports(args, repl.net, out)
     finally:
         repl.close()
     return 0
+
+
+def _isn_note(naming: Any, mode: str, lang: str, text: str) -> str:
+    """The explanations name ISNs as textbooks do (J, K+1); with --naming relative or
+    absolute the ladder shows numbers instead: say which number each letter is."""
+    if mode == "symbolic":
+        return ""
+    import re
+
+    sides = {side.letter: side for conv in naming.conversations().all
+             for side in conv.sides.values() if side.isn is not None}
+    named = [letter for letter in dict.fromkeys(re.findall(
+        r"(?<![A-Za-z0-9])([A-Z]\d*)(?:[+-]\d+)?(?![A-Za-z0-9])", text)) if letter in sides]
+    if not named:
+        return ""
+    shown = {letter: sides[letter].relative(sides[letter].isn) if mode == "relative"
+             else str(sides[letter].isn) for letter in named}
+    if lang == "zh":
+        return (f"（梯形图用 --naming {mode}：" + "，".join(
+            f"{letter}（{sides[letter].host} 的 ISN）显示为 {shown[letter]}" for letter in named)
+            + f"；{named[0]}+1 即 {named[0]} 加一，依此类推。）")
+    items = [f"{letter} (the {sides[letter].host}'s ISN) is {shown[letter]}" for letter in named]
+    listed = ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else items[0]
+    return (f"(With --naming {mode} the ladder shows numbers: {listed} there; "
+            f"{named[0]}+1 is one more, and so on.)")
 
 
 def cmd_repl(args: argparse.Namespace, out: TextIO) -> int:

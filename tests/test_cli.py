@@ -282,3 +282,17 @@ def test_an_export_to_a_fifo_is_refused_before_the_run(tmp_path, capsys, option)
     assert capsys.readouterr().err == (f"tcpsim: error: cannot write {option} {fifo}: it is a "
                                        "FIFO (named pipe), not a regular file\n")
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_demo_says_what_j_and_k_are_in_the_naming_shown(lang):
+    code, symbolic = run("demo", "handshake", "--lang", lang)
+    assert code == 0 and "--naming" not in symbolic
+    code, relative = run("demo", "handshake", "--naming", "relative", "--lang", lang)
+    flat = relative.replace("\n", " ") if lang == "en" else relative.replace("\n", "")
+    assert ("J (the client's ISN) is 0 and K (the server's ISN) is 0" if lang == "en" else
+            "J（client 的 ISN）显示为 0，K（server 的 ISN）显示为 0") in flat
+    code, absolute = run("demo", "handshake", "--naming", "absolute", "--lang", lang)
+    isn = re.search(r"SYN seq=(\d+)", absolute).group(1)          # the client's, in the ladder
+    flat = absolute.replace("\n", " ") if lang == "en" else absolute.replace("\n", "")
+    assert (f"J (the client's ISN) is {isn}" if lang == "en" else f"J（client 的 ISN）显示为 {isn}") in flat
