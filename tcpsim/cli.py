@@ -321,9 +321,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 2
     except SystemExit as exc:     # --help
         return int(exc.code or 0)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    if not getattr(args, "func", None):     # no COMMAND: bad usage, as argparse has it
+        sys.stderr.write(parser.format_help())
+        sys.stderr.write("tcpsim: error: give a COMMAND: demo, repl, run or diagram\n")
+        return 2
     try:
         _check_exports(args)
         return args.func(args, out)

@@ -296,3 +296,14 @@ def test_the_demo_says_what_j_and_k_are_in_the_naming_shown(lang):
     isn = re.search(r"SYN seq=(\d+)", absolute).group(1)          # the client's, in the ladder
     flat = absolute.replace("\n", " ") if lang == "en" else absolute.replace("\n", "")
     assert (f"J (the client's ISN) is {isn}" if lang == "en" else f"J（client 的 ISN）显示为 {isn}") in flat
+
+
+def test_no_command_is_bad_usage_with_the_help_on_stderr(capsys):
+    out = io.StringIO()
+    assert main([], out) == 2
+    err = capsys.readouterr().err
+    assert out.getvalue() == "" and err.startswith("usage: tcpsim") and "demo" in err
+    assert err.endswith("tcpsim: error: give a COMMAND: demo, repl, run or diagram\n")
+    done = subprocess.run([sys.executable, "-m", "tcpsim"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and done.stdout == "" and "give a COMMAND" in done.stderr
