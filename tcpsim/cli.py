@@ -103,7 +103,7 @@ def build_parser(out: TextIO | None = None) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[_common()], help="run a textbook scenario and show it",
                           description="Run a scenario (default: lifecycle); print its ladder "
                                       "and what to notice.")
-    demo.add_argument("scenario", nargs="?", default="lifecycle", help="which scenario")
+    demo.add_argument("scenario", nargs="?", help="which scenario (default: lifecycle)")
     demo.add_argument("--list", action="store_true", help="list the scenarios")
     demo.add_argument("--transcript", action="store_true",
                       help="also print the script's transcript")
@@ -135,6 +135,8 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
             if given[0] == "color":
                 option = "--color" if args.color else "--no-color"
             parser.error(_not_here(option, "diagram"))
+    if getattr(args, "command", None) == "demo" and args.list and args.scenario is not None:
+        parser.error(f"demo --list takes no SCENARIO, not {args.scenario!r}")
     for name, value in DEFAULTS.items():
         if name not in vars(args):
             setattr(args, name, value)
@@ -204,7 +206,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{name:<{width}}  {scenarios.load(name).summary}\n")
         return 0
     try:
-        scenario = scenarios.load(args.scenario)
+        scenario = scenarios.load(args.scenario or scenarios.DEFAULT)
     except KeyError as exc:
         raise CliError(exc.args[0]) from None
     import io

@@ -48,7 +48,8 @@ def test_an_unknown_scenario_is_one_line_on_stderr(capsys):
 
 
 @pytest.mark.parametrize("argv", [["bogus"], ["demo", "--seed", "x"], ["run"],
-                                  ["diagram"], ["--naming", "sideways", "demo"]])
+                                  ["diagram"], ["--naming", "sideways", "demo"],
+                                  ["demo", "--list", "extra"], ["demo", "handshake", "--list"]])
 def test_bad_usage_is_one_line_and_exit_2(capsys, argv):
     assert main(argv, io.StringIO()) == 2
     err = capsys.readouterr().err
