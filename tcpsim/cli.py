@@ -173,6 +173,20 @@ def _check_exports(args: argparse.Namespace) -> None:
             raise CliError(f"cannot write --{option} {path}: {not_a_file(path)}")
         if not os.path.isdir(folder):
             raise CliError(f"cannot write --{option} {path}: there is no directory {folder}")
+        _try_open(option, path)
+
+
+def _try_open(option: str, path: str) -> None:
+    """Open ``path`` to write as the export will, without changing it: an existing file
+    for appending nothing, a new one created and removed again (no file is left)."""
+    new = not os.path.exists(path)
+    try:
+        with open(path, "xb" if new else "ab"):
+            pass
+        if new:
+            os.remove(path)
+    except OSError as exc:
+        raise CliError(f"cannot write --{option} {path}: {exc.strerror or exc}") from None
 
 
 def _exports(args: argparse.Namespace, net: Any, out: TextIO) -> None:
