@@ -417,7 +417,7 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         Call sendall(DATA) on HOST's connected socket; it blocks while the buffer is full.
         \\n, \\r, \\t and \\xNN escapes work and quotes keep spaces:
         send client "GET / HTTP/1.0\\r\\n\\r\\n".  --bytes N sends N octets of filler."""
-        ref, _, rest = arg.strip().partition(" ")
+        ref, rest = (arg.split(None, 1) + ["", ""])[:2]      # a tab separates as a space does
         if not ref or not rest.strip():
             raise UsageError("usage: send HOST[/FD] DATA, e.g. 'send client hello'")
         data = filler_or_data(rest)

@@ -959,3 +959,10 @@ def test_expect_fail_of_expect_fail_is_refused(s, depth):
     assert s.repl.naming.mode == "symbolic" and len(s.repl.history) == 1
     assert s.run("expect fail expect client ESTABLISHED").endswith(
         "ok: 'expect client ESTABLISHED' failed as expected\n")
+
+
+def test_a_tab_separates_the_socket_from_the_data_as_a_space_does(s):
+    s.lines(*HANDSHAKE, "run")
+    assert s.run("send client\thello").startswith("  client sends #4")
+    s.run("run")
+    assert "recv() returned b'hello'" in s.run("recv server")
