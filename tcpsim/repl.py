@@ -26,7 +26,7 @@ from .config import Config
 from .repl_more import MoreCommands
 from .repl_parse import (DEFAULT_RECV, UsageError, check_name, check_plain, parse_int, parse_port,
                          printable, split_address, split_sockref, strip_comment, words)
-from .repl_session import SessionCommands, filler_or_data
+from .repl_session import EXPECT_FORMS, SessionCommands, filler_or_data
 from .repl_view import Naming, fmt_consequences, painter
 from .repl_world import PendingCall, Refused, World
 from .states import State
@@ -341,6 +341,9 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         args = words(arg)
         if len(args) not in (1, 2):
             raise UsageError("usage: host NAME [ADDRESS], e.g. 'host third' or 'host third 10.0.0.9'")
+        if args[0] in [*self.get_names_plain(), "EOF", *EXPECT_FORMS]:
+            raise UsageError(f"{args[0]!r} is a command or 'expect {args[0]} ...'; a host needs "
+                             "another name, so that a line means one thing")
         host = self.world.add_host(check_name(args[0]), args[1] if len(args) > 1 else None)
         self.changed()
         self.say(f"host {host.name} has address {host.address}")

@@ -171,7 +171,7 @@ BAD = [
     "run 5", "link client", "link client server loss=2", "link client server speed=1",
     "link client server loss", "break", "break NOSUCH", "clear 7", "expect client ESTABLISHED",
     "expect client BOGUS", "expect recv", "explain --lang fr", "naming wrong", "ladder sideways",
-    "host", "host client", "host bad/name", "host x 300.1.1.1", "seed -1", "config mss=0",
+    "host", "host client", "host bad/name", "host help", "host fail", "host q", "host EOF", "host x 300.1.1.1", "seed -1", "config mss=0",
     "config nosuch=1", "inject client server XYZ", "inject client server RST", "save",
     'send client "unclosed', "send client bad\\q", "shutdown client sideways", "close nosuch",
     "help nosuch", "graph", "pcap", "back 2",
