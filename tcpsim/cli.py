@@ -112,7 +112,9 @@ def build_parser(out: TextIO | None = None) -> argparse.ArgumentParser:
     repl.set_defaults(func=cmd_repl)
     run = sub.add_parser("run", parents=[_common()], help="run a script of REPL commands",
                          description="Run a file of REPL commands, printing the transcript; "
-                                     "exit 1 at the first failing command or expect line.")
+                                     "exit 1 at the first failing command or expect line.  "
+                                     "A 'quit' line ends the script there (the transcript "
+                                     "says so).")
     run.add_argument("script", help="the script file ('-' for standard input)")
     run.set_defaults(func=cmd_run)
     diagram = sub.add_parser("diagram", parents=[_refused()],

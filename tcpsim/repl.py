@@ -496,7 +496,11 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
             self.update_prompt()
             if self.failed:
                 return number, self.last_error
-            if stop:
+            if stop:         # quit (q, exit, EOF) ends a script there, as exit ends a shell's
+                rest = sum(1 for later in lines[number:] if strip_comment(later))
+                if rest:
+                    self.say(f"'{line}' at line {number} ends the script: the "
+                             f"{plural(rest, 'line')} after it {'is' if rest == 1 else 'are'} not run")
                 break
         return None
 

@@ -336,3 +336,15 @@ def test_checking_an_export_leaves_no_file_and_changes_none(tmp_path, capsys):
     assert main(["demo", "--pcap", str(old), "--mermaid", str(new), "nosuch"], io.StringIO()) == 1
     assert "no scenario" in capsys.readouterr().err
     assert not new.exists() and old.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("stop", ["quit", "EOF", "exit"])
+def test_quit_in_a_script_ends_it_and_says_so(tmp_path, stop):
+    script = tmp_path / "q.tcpsim"
+    script.write_text(f"listen server 80\n{stop}\n# a comment\nbogus\nlisten server 81\n")
+    code, text = run("run", str(script))
+    assert code == 0 and "server/3 listening on port 80" in text and "port 81" not in text
+    assert text.endswith(f"'{stop}' at line 2 ends the script: the 2 lines after it are not run\n")
+    script.write_text(f"listen server 80\n{stop}\n\n")
+    code, text = run("run", str(script))
+    assert code == 0 and "ends the script" not in text
