@@ -68,7 +68,7 @@ class SocketOptions:
     # As CPython: the mode is the socket object's own, so it is kept (and read) even on a
     # closed socket; setting it on one raises EBADF after the change.
     def setblocking(self, flag: bool) -> None:
-        self._timeout = None if operator.index(flag) else 0.0    # Python takes an int, or a bool
+        self._timeout = None if _blocking_flag(flag) else 0.0
         self._check_open()
 
     def getblocking(self) -> bool:
@@ -173,6 +173,17 @@ def _timeout_value(value: Any) -> float:
 
 _MAX_TIMEOUT = (2**63 - 1) // 10**9     # CPython keeps timeouts as int64 nanoseconds
 _PYTIME_T = "PyTime_t" if sys.version_info >= (3, 13) else "_PyTime_t"   # its C type's name
+
+
+def _blocking_flag(flag: Any) -> bool:
+    """setblocking's argument as the running Python reads it: 3.12 on takes any object's
+    truth; 3.11 takes a C long (so None or "yes" is a TypeError)."""
+    if sys.version_info >= (3, 12):
+        return bool(flag)
+    flag = operator.index(flag)
+    if not -2**63 <= flag < 2**63:
+        raise OverflowError("Python int too large to convert to C long")
+    return bool(flag)
 
 
 def _int_option(value: Any) -> int:
