@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from .config import Config
 from .fsm import (ABORT, ACTIVE_OPEN, CLOSE, PASSIVE_OPEN, RCV_ACK_OF_FIN, RCV_ACK_OF_SYN, RCV_FIN,
-                  RCV_RST, RCV_RST_ACTIVE, RCV_SYN, RCV_SYN_ACK, TRANSITIONS, Input)
+                  RCV_RST, RCV_RST_ACTIVE, RCV_SYN, RCV_SYN_ACK, SEND, TRANSITIONS, Input)
 from .segment import Segment, make_segment
 from .sending import ACK, FIN, MAX_WINDOW, RST, SYN, Sender, Sink, _ticks_for
 from .seqnum import HALF, MASK, seq_diff
@@ -177,7 +177,17 @@ class Connection(Sender):
     # -- 3.10.2 SEND -----------------------------------------------------------
 
     def send(self, data: bytes | memoryview, now: int) -> int:
-        """Queue as much of ``data`` as the send buffer holds; return how much."""
+        """Queue as much of ``data`` as the send buffer holds; return how much.
+
+        In LISTEN with the foreign socket specified, the connection turns active first:
+        an ISS, a SYN, SYN-SENT; the data waits for ESTABLISHED (RFC 9293 3.10.2).  A
+        socket has no such call; the engine's users (and Figure 5) do."""
+        if self.state is LISTEN:
+            if not self.remote[1]:
+                raise OSError(errno.EDESTADDRREQ, "foreign socket unspecified (RFC 9293 3.10.2)")
+            self.passive = False
+            self.set_iss(self.sink.isn(self))
+            self._fire(SEND, now, "send()")
         n = self.send_cap - len(self.snd_buf)
         if n <= 0:
             return 0

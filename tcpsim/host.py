@@ -126,6 +126,9 @@ class Host(Node):
     def schedule(self, conn: Connection, deadline: int) -> None:
         self.net._push(deadline, TIMER, conn)
 
+    def isn(self, conn: Connection) -> int:
+        return self.net._isn()
+
     def timer_fired(self, conn: Connection, name: str) -> None:
         trace = self.net.trace
         if trace.enabled:

@@ -31,7 +31,9 @@ class Sink(Protocol):
     ``emit`` is told the header of a segment to send from ``conn.local`` to
     ``conn.remote``; the sink makes of it what its world needs (the network, a
     ``trace.Packet``: one object per segment, which is also its record).  What
-    arrives is any ``SegmentFields``: a Segment, or that Packet."""
+    arrives is any ``SegmentFields``: a Segment, or that Packet.  ``isn`` chooses an
+    ISS when the engine must (SEND in LISTEN): randomness is the world's, not the
+    engine's."""
 
     def emit(self, conn: "Connection", flags: int, seq: int, ack: int, window: int,
              payload: bytes, mss: int | None) -> None: ...
@@ -39,6 +41,7 @@ class Sink(Protocol):
     def state_changed(self, conn: "Connection", old: State, new: State, cause: Any,
                       event: Input) -> None: ...
     def timer_fired(self, conn: "Connection", name: str) -> None: ...
+    def isn(self, conn: "Connection") -> int: ...
 
 
 class _Ticks:

@@ -20,6 +20,7 @@ class RecordingSink:
         self.timers: list[int] = []
         self.changes: list[tuple[State, State]] = []
         self.fired: list[str] = []
+        self.next_isn = 100                 # the ISS the engine gets when it asks for one
 
     def emit(self, conn: Any, flags: int, seq: int, ack: int, window: int, payload: bytes,
              mss: int | None) -> None:
@@ -34,6 +35,9 @@ class RecordingSink:
 
     def timer_fired(self, conn: Any, name: str) -> None:
         self.fired.append(name)
+
+    def isn(self, conn: Any) -> int:
+        return self.next_isn
 
     def take(self) -> list[Segment]:
         out, self.sent = self.sent, []

@@ -176,6 +176,33 @@ class TestListenAndSynReceived:
         conn.segment_arrives(seg(101, 0, RST), 10)
         assert conn.state is S.LISTEN
 
+    def test_send_in_listen_to_a_specified_peer_turns_active(self):
+        # RFC 9293 3.10.2, LISTEN: "If the foreign socket is specified, then change the
+        # connection from passive to active, select an ISS.  Send a SYN segment ...
+        # Enter SYN-SENT state.  Data associated with SEND may be ... queued for
+        # transmission after entering ESTABLISHED state."  (Figure 5: LISTEN --SEND--> SYN-SENT)
+        conn, sink = connection()
+        conn.open_passive(0)
+        sink.next_isn = 500
+        assert conn.send(b"early", 5) == 5
+        (syn,) = sink.take()
+        assert (syn.flags, syn.seq) == (SYN, 500)
+        assert conn.state is S.SYN_SENT and not conn.passive
+        conn.segment_arrives(seg(300, 501, SYN | ACK), 10)
+        ack, data = sink.take()
+        assert conn.state is S.ESTABLISHED and sink.changes[-2:] == [
+            (S.LISTEN, S.SYN_SENT), (S.SYN_SENT, S.ESTABLISHED)]
+        assert (data.seq, data.payload) == (501, b"early")
+
+    def test_send_in_listen_with_no_peer_is_an_error(self):
+        conn, sink = connection()
+        conn.remote = ("0.0.0.0", 0)            # a listener's: the foreign socket unspecified
+        conn.open_passive(0)
+        with pytest.raises(OSError) as raised:
+            conn.send(b"x", 5)
+        assert raised.value.errno == errno.EDESTADDRREQ
+        assert conn.state is S.LISTEN and not sink.sent and not conn.snd_buf
+
     def test_first_data_segment_completes_the_handshake(self):
         conn, sink = self.passive()
         conn.segment_arrives(seg(100, 0, SYN), 0)
