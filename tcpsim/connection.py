@@ -28,6 +28,7 @@ from .timers import TICKS_PER_SECOND, RtoEstimator
 
 _PREDICT_MASK = SYN | FIN | RST | ACK | 32     # URG too: any of these but ACK leaves the fast path
 _CAN_SEND = frozenset({ESTABLISHED, CLOSE_WAIT})
+_CAN_QUEUE = frozenset({SYN_SENT, SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT})   # 3.10.2
 _GETS_TEXT = frozenset({ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2})
 _OUTPUT_STATES = frozenset({ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK})
 
@@ -167,12 +168,18 @@ class Connection(Sender):
 
     def open_active(self, iss: int, now: int) -> None:
         """Active OPEN: choose ISS and send the SYN (CLOSED -> SYN-SENT)."""
+        self._check_closed()
         self.set_iss(iss)
         self._fire(ACTIVE_OPEN, now, "connect()")
 
     def open_passive(self, now: int) -> None:
         """Passive OPEN (CLOSED -> LISTEN)."""
+        self._check_closed()
         self._fire(PASSIVE_OPEN, now, "listen()")
+
+    def _check_closed(self) -> None:
+        if self.state is not CLOSED:                # 3.10.1, every other state
+            raise OSError(errno.EISCONN, "connection already exists (RFC 9293 3.10.1)")
 
     # -- 3.10.2 SEND -----------------------------------------------------------
 
@@ -182,7 +189,12 @@ class Connection(Sender):
         In LISTEN with the foreign socket specified, the connection turns active first:
         an ISS, a SYN, SYN-SENT; the data waits for ESTABLISHED (RFC 9293 3.10.2).  A
         socket has no such call; the engine's users (and Figure 5) do."""
-        if self.state is LISTEN:
+        state = self.state
+        if state not in _CAN_QUEUE:
+            if state is CLOSED:
+                raise OSError(errno.ENOTCONN, "connection does not exist (RFC 9293 3.10.2)")
+            if state is not LISTEN:
+                raise OSError(errno.EPIPE, "connection closing (RFC 9293 3.10.2)")
             if not self.remote[1]:
                 raise OSError(errno.EDESTADDRREQ, "foreign socket unspecified (RFC 9293 3.10.2)")
             self.passive = False

@@ -558,6 +558,69 @@ class TestTimeWait:
         assert conn.state is S.CLOSED
 
 
+def reach(state: S):
+    """A connection (ISS 100; the peer's ISS 300) brought to ``state`` by its own calls
+    and the peer's segments, as RFC 9293 Figure 5 goes."""
+    conn, sink = connection()
+    if state is S.CLOSED:
+        return conn, sink
+    if state in (S.LISTEN, S.SYN_RECEIVED):
+        conn.open_passive(0)
+        if state is S.SYN_RECEIVED:
+            conn.segment_arrives(seg(300, 0, SYN), 1)
+        return conn, sink
+    conn.open_active(100, 0)
+    steps = {S.SYN_SENT: [], S.ESTABLISHED: ["synack"], S.FIN_WAIT_1: ["synack", "close"],
+             S.FIN_WAIT_2: ["synack", "close", "ack_fin"], S.CLOSING: ["synack", "close", "fin"],
+             S.TIME_WAIT: ["synack", "close", "ack_fin", "fin"], S.CLOSE_WAIT: ["synack", "fin"],
+             S.LAST_ACK: ["synack", "fin", "close"]}[state]
+    for t, step in enumerate(steps, 1):
+        if step == "close":
+            conn.close(t)
+        else:
+            conn.segment_arrives({"synack": seg(300, 101, SYN | ACK), "ack_fin": seg(301, 102),
+                                  "fin": seg(301, 101, FIN | ACK)}[step], t)
+    assert conn.state is state
+    return conn, sink
+
+
+class TestUserCallsByState:
+    """RFC 9293 3.10.1-3.10.2: what OPEN and SEND do in each state."""
+
+    @pytest.mark.parametrize("state", [s for s in S if s is not S.CLOSED], ids=str)
+    def test_open_outside_closed_says_the_connection_exists(self, state):
+        conn, sink = reach(state)
+        sink.take()
+        for call in (lambda: conn.open_active(500, 50), lambda: conn.open_passive(50)):
+            with pytest.raises(OSError) as raised:
+                call()
+            assert raised.value.errno == errno.EISCONN
+        assert conn.state is state and not sink.sent
+
+    @pytest.mark.parametrize("state, code", [
+        (S.CLOSED, errno.ENOTCONN), (S.FIN_WAIT_1, errno.EPIPE), (S.FIN_WAIT_2, errno.EPIPE),
+        (S.CLOSING, errno.EPIPE), (S.LAST_ACK, errno.EPIPE), (S.TIME_WAIT, errno.EPIPE)], ids=str)
+    def test_send_where_there_is_no_connection_or_it_is_closing_is_an_error(self, state, code):
+        # "error: connection does not exist" / "error: connection closing"
+        conn, sink = reach(state)
+        sink.take()
+        queued = len(conn.snd_buf)
+        with pytest.raises(OSError) as raised:
+            conn.send(b"late", 50)
+        assert raised.value.errno == code
+        assert conn.state is state and not sink.sent and len(conn.snd_buf) == queued
+
+    @pytest.mark.parametrize("state, goes_out", [
+        (S.SYN_SENT, False), (S.SYN_RECEIVED, False), (S.ESTABLISHED, True), (S.CLOSE_WAIT, True)],
+        ids=str)
+    def test_send_is_queued_before_established_and_sent_after(self, state, goes_out):
+        conn, sink = reach(state)
+        sink.take()
+        assert conn.send(b"data", 50) == 4
+        assert conn.state is state and bytes(conn.snd_buf).endswith(b"data")
+        assert [s.payload for s in sink.take()] == ([b"data"] if goes_out else [])
+
+
 class TestAbort:
     def test_abort_sends_rst_with_snd_nxt(self, in_established):
         conn, sink = in_established
