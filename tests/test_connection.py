@@ -10,6 +10,7 @@ import pytest
 
 from support import ACK, FIN, PSH, RST, SYN, connection, seg
 from tcpsim import Config, State
+from tcpsim.fsm import TRANSITIONS, Input
 from tcpsim.timers import to_ticks
 
 S = State
@@ -558,18 +559,23 @@ class TestTimeWait:
         assert conn.state is S.CLOSED
 
 
-def reach(state: S):
+def reach(state: S, active: bool = False):
     """A connection (ISS 100; the peer's ISS 300) brought to ``state`` by its own calls
-    and the peer's segments, as RFC 9293 Figure 5 goes."""
+    and the peer's segments, as RFC 9293 Figure 5 goes (SYN-RECEIVED by a passive OPEN,
+    or with ``active`` by a simultaneous open)."""
     conn, sink = connection()
     if state is S.CLOSED:
         return conn, sink
-    if state in (S.LISTEN, S.SYN_RECEIVED):
+    if state is S.LISTEN or state is S.SYN_RECEIVED and not active:
         conn.open_passive(0)
+        conn.set_iss(100)                       # as a host sets a new child's
         if state is S.SYN_RECEIVED:
             conn.segment_arrives(seg(300, 0, SYN), 1)
         return conn, sink
     conn.open_active(100, 0)
+    if state is S.SYN_RECEIVED:                 # simultaneous open: the peer's SYN crosses ours
+        conn.segment_arrives(seg(300, 0, SYN), 1)
+        return conn, sink
     steps = {S.SYN_SENT: [], S.ESTABLISHED: ["synack"], S.FIN_WAIT_1: ["synack", "close"],
              S.FIN_WAIT_2: ["synack", "close", "ack_fin"], S.CLOSING: ["synack", "close", "fin"],
              S.TIME_WAIT: ["synack", "close", "ack_fin", "fin"], S.CLOSE_WAIT: ["synack", "fin"],
@@ -619,6 +625,71 @@ class TestUserCallsByState:
         assert conn.send(b"data", 50) == 4
         assert conn.state is state and bytes(conn.snd_buf).endswith(b"data")
         assert [s.payload for s in sink.take()] == ([b"data"] if goes_out else [])
+
+
+I = Input
+CALLS = {I.ACTIVE_OPEN: lambda c, t: c.open_active(500, t), I.PASSIVE_OPEN: lambda c, t: c.open_passive(t),
+         I.SEND: lambda c, t: c.send(b"x", t), I.CLOSE: lambda c, t: c.close(t),
+         I.ABORT: lambda c, t: c.abort(t)}
+
+
+def stimulus(conn, event: Input, now: int) -> None:
+    """Make ``event`` happen to ``conn`` as the RFC means it: a user call, the peer's
+    segment of that kind (at RCV.NXT once synchronized, acknowledging nothing new but
+    what the input names), or the timeout."""
+    synced = conn.state not in (S.CLOSED, S.LISTEN, S.SYN_SENT)
+    seq = conn.rcv_nxt if synced else 300
+    if event in CALLS:
+        try:
+            CALLS[event](conn, now)
+        except OSError:
+            pass                                       # refused: the state must not move
+    elif event is I.RCV_SYN:
+        conn.segment_arrives(seg(seq, 0, SYN), now)
+    elif event is I.RCV_SYN_ACK:
+        conn.segment_arrives(seg(seq, 101, SYN | ACK), now)
+    elif event is I.RCV_ACK_OF_SYN:
+        conn.segment_arrives(seg(seq, 101), now)
+    elif event is I.RCV_FIN:
+        conn.segment_arrives(seg(seq, conn.snd_una, FIN | ACK), now)
+    elif event is I.RCV_ACK_OF_FIN:
+        conn.segment_arrives(seg(seq, conn.snd_max), now)
+    elif event in (I.RCV_RST, I.RCV_RST_ACTIVE):
+        conn.segment_arrives(seg(seq, conn.snd_max, RST | ACK), now)
+    elif event is I.TIMEOUT_2MSL:
+        if conn.t_timewait is not None:
+            conn.on_timer(conn.t_timewait)
+    elif event is I.GIVE_UP:
+        if conn.state in (S.ESTABLISHED, S.CLOSE_WAIT):
+            conn.send(b"x", now)                       # something to retransmit
+        while conn.t_rtx is not None and conn.state is not S.CLOSED:
+            conn.on_timer(conn.t_rtx)
+    else:
+        raise AssertionError(f"no stimulus for {event}")
+
+
+# Where the RFC reads an input's stimulus as another input in that state.
+READ_AS = {(S.SYN_RECEIVED, I.RCV_ACK_OF_FIN): I.RCV_ACK_OF_SYN}   # no FIN sent: it acks the SYN
+READ_AS.update({(s, I.RCV_RST_ACTIVE): I.RCV_RST for s in S if s is not S.SYN_RECEIVED})
+
+
+@pytest.mark.parametrize("event", list(Input), ids=str)
+@pytest.mark.parametrize("state", list(S), ids=str)
+def test_every_state_by_every_input_follows_the_table(state, event):
+    """STYLE 10's exhaustive State x Input test: the engine takes exactly the table's edge
+    (and sends what it says), and an input the table has no edge for leaves the state."""
+    conn, sink = reach(state, active=event is I.RCV_RST_ACTIVE)
+    sink.take()
+    sink.changes.clear()
+    stimulus(conn, event, 1_000)
+    t = TRANSITIONS.get((state, READ_AS.get((state, event), event)))
+    if t is None:
+        assert conn.state is state and sink.changes == []
+        return
+    assert sink.changes[0] == (state, t.next)
+    assert conn.state is t.next or event is I.GIVE_UP and conn.state is S.CLOSED
+    if t.send:
+        assert any(x.flags & t.send == t.send for x in sink.sent), sink.sent
 
 
 class TestAbort:
