@@ -343,7 +343,13 @@ class Connection(Sender):
             self._ack_advance(seg.ack, now)
             self._fire(RCV_SYN_ACK, now, seg)
             if seg.payload or flags & FIN:                         # continue at the sixth step
-                self._text_and_fin(seg, (seg.seq + 1) & MASK, seg.payload, flags & FIN, now)
+                # trimmed to the window first, as the first check trims a synchronized
+                # state's segments (a FIN just past the text that fills it goes too)
+                payload, fin = seg.payload, flags & FIN
+                room = min(self.recv_cap - len(self.rcv_buf), MAX_WINDOW)
+                if len(payload) >= room:
+                    payload, fin = payload[:room], 0
+                self._text_and_fin(seg, (seg.seq + 1) & MASK, payload, fin, now)
             self._output(now)
         else:
             self._fire(RCV_SYN, now, seg)                    # simultaneous open

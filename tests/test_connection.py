@@ -133,6 +133,19 @@ class TestSynSent:
         assert conn.error == errno.ETIMEDOUT and conn.state is S.CLOSED
 
 
+    @pytest.mark.parametrize("flags, text", [(SYN | ACK | PSH, b"abcdefgh"), (SYN | ACK | FIN, b"abcd")])
+    def test_text_on_a_syn_ack_is_trimmed_to_the_window(self, flags, text):
+        # RFC 9293 3.10.7.3 goes on at the sixth step, whose text must lie in the window
+        # (3.10.7.4 first: trim what lies outside, "including SYN and FIN"); taken whole,
+        # it overfilled the buffer and the ACK advertised a negative window
+        conn, sink = connection(Config(recv_buffer=4))
+        conn.open_active(100, 0)
+        sink.take()
+        conn.segment_arrives(seg(300, 101, flags, payload=text), 10)
+        assert bytes(conn.rcv_buf) == b"abcd" and conn.rcv_nxt == 305
+        assert conn.state is S.ESTABLISHED and not conn.fin_received     # the FIN lay outside
+        assert [(x.ack, x.window) for x in sink.take()][-1] == (305, 0)
+
 class TestListenAndSynReceived:
     def passive(self):
         conn, sink = connection()
