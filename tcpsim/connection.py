@@ -547,6 +547,8 @@ class Connection(Sender):
             self._fire(RCV_FIN, now, seg)
         else:                                          # CLOSE-WAIT, CLOSING, LAST-ACK: stay
             self._send_ack(now)
+            if state is TIME_WAIT:                     # TIME-WAIT: stay, restart the 2MSL timeout
+                self._start_time_wait(now)
 
     # -- ACK bookkeeping -------------------------------------------------------
 

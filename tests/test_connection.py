@@ -566,6 +566,17 @@ class TestTimeWait:
         assert ack.ack == 302
         assert conn.next_deadline() == 1000 + to_ticks(240.0)
 
+    def test_a_fin_at_rcv_nxt_is_acked_and_restarts_the_timer(self, in_time_wait):
+        # 3.10.7.4 eighth, TIME-WAIT: "Remain in the TIME-WAIT state.  Restart the 2 MSL
+        # time-wait timeout."  (Not the retransmission of the FIN that brought us here,
+        # but a FIN at RCV.NXT: what the eighth step sees.)
+        conn, sink = in_time_wait
+        sink.take()
+        conn.segment_arrives(seg(302, 102, FIN | ACK), 1000)
+        (ack,) = sink.take()
+        assert ack.ack == 303 and conn.state is S.TIME_WAIT
+        assert conn.next_deadline() == 1000 + to_ticks(240.0)
+
     def test_2msl_timeout_closes(self, in_time_wait):
         conn, _ = in_time_wait
         conn.on_timer(conn.next_deadline())
