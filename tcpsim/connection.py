@@ -439,9 +439,13 @@ class Connection(Sender):
                 self._fire(RCV_RST, now, seg)
             return
 
-        # fourth: check the SYN bit (RFC 5961 4.2: a challenge ACK, no reset)
+        # fourth: check the SYN bit -- in SYN-RECEIVED after a passive OPEN, back to LISTEN;
+        # in the synchronized states (RFC 5961 4.2) a challenge ACK, no reset
         if flags & SYN:
-            self._challenge_ack(now)
+            if state is SYN_RECEIVED and self.passive:
+                self._fire(RCV_SYN, now, seg)
+            else:
+                self._challenge_ack(now)
             return
 
         # fifth: check the ACK field

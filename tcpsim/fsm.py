@@ -121,6 +121,7 @@ _RFC_ABORT = "RFC 9293 3.10.5"
 _RFC_LISTEN = "RFC 9293 3.10.7.2"
 _RFC_SYN_SENT = "RFC 9293 3.10.7.3"
 _RFC_RST = "RFC 9293 3.10.7.4, second: check the RST bit"
+_RFC_SYN = "RFC 9293 3.10.7.4, fourth: check the SYN bit"
 _RFC_ACK = "RFC 9293 3.10.7.4, fifth: check the ACK field"
 _RFC_FIN = "RFC 9293 3.10.7.4, eighth: check the FIN bit"
 _RFC_TIMEOUT = "RFC 9293 3.10.8"
@@ -138,6 +139,7 @@ TRANSITIONS: Mapping[tuple[State, Input], Transition] = {
     (S.SYN_SENT, I.RCV_RST): Transition(S.CLOSED, Flags(0), "refused", _RFC_SYN_SENT + ", second: check the RST bit"),
     (S.SYN_RECEIVED, I.RCV_ACK_OF_SYN): Transition(S.ESTABLISHED, Flags(0), "established", _RFC_ACK),
     (S.SYN_RECEIVED, I.RCV_RST): Transition(S.LISTEN, Flags(0), "back_to_listen", _RFC_RST + " (passive OPEN)"),
+    (S.SYN_RECEIVED, I.RCV_SYN): Transition(S.LISTEN, Flags(0), "back_to_listen", _RFC_SYN + " (passive OPEN)"),
     (S.SYN_RECEIVED, I.RCV_RST_ACTIVE): Transition(S.CLOSED, Flags(0), "refused", _RFC_RST + " (active OPEN)"),
     (S.SYN_RECEIVED, I.CLOSE): Transition(S.FIN_WAIT_1, Flags.FIN, "", _RFC_CLOSE),
     # Closing (3.10.4 CLOSE; 3.10.7.4 fifth and eighth steps)

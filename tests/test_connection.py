@@ -175,6 +175,31 @@ class TestListenAndSynReceived:
         (again,) = sink.sent
         assert (again.flags, again.seq, again.ack) == (SYN | ACK, 300, 101)
 
+    def test_a_new_syn_in_the_window_returns_a_passive_tcb_to_listen(self):
+        # 3.10.7.4 fourth, SYN-RECEIVED: "If the connection was initiated with a passive
+        # OPEN, then return this connection to the LISTEN state and return."
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        sink.take()
+        conn.segment_arrives(seg(105, 0, SYN), 5)
+        assert conn.state is S.LISTEN and not sink.sent
+
+    def test_a_syn_outside_the_window_is_answered_with_an_ack(self):
+        # first check: not acceptable, so an ACK and nothing more (the SYN check never runs)
+        conn, sink = self.passive()
+        conn.segment_arrives(seg(100, 0, SYN), 0)
+        sink.take()
+        conn.segment_arrives(seg(100 + 70_000, 0, SYN), 5)
+        (ack,) = sink.sent
+        assert (ack.flags, ack.ack) == (ACK, 101) and conn.state is S.SYN_RECEIVED
+
+    def test_a_new_syn_after_a_simultaneous_open_gets_a_challenge_ack(self):
+        conn, sink = reach(S.SYN_RECEIVED, active=True)        # not passive: synchronized rules
+        sink.take()
+        conn.segment_arrives(seg(305, 0, SYN), 5)
+        (ack,) = sink.sent
+        assert (ack.flags, ack.ack) == (ACK, 301) and conn.state is S.SYN_RECEIVED
+
     def test_unacceptable_ack_gets_rst(self):
         conn, sink = self.passive()
         conn.segment_arrives(seg(100, 0, SYN), 0)
@@ -693,7 +718,8 @@ def stimulus(conn, event: Input, now: int) -> None:
 
 
 # Where the RFC reads an input's stimulus as another input in that state.
-READ_AS = {(S.SYN_RECEIVED, I.RCV_ACK_OF_FIN): I.RCV_ACK_OF_SYN}   # no FIN sent: it acks the SYN
+READ_AS = {(S.SYN_RECEIVED, I.RCV_ACK_OF_FIN): I.RCV_ACK_OF_SYN,   # no FIN sent: it acks the SYN
+           (S.SYN_RECEIVED, I.RCV_SYN_ACK): I.RCV_SYN}           # 3.10.7.4 fourth: a SYN all the same
 READ_AS.update({(s, I.RCV_RST_ACTIVE): I.RCV_RST for s in S if s is not S.SYN_RECEIVED})
 
 

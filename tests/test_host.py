@@ -84,6 +84,29 @@ def test_connections_lists_listeners_half_open_children_and_orphans():
     assert "SYN-RECEIVED" in str(child)
 
 
+def test_a_half_open_child_sent_back_to_listen_is_forgotten_and_the_client_gets_through():
+    # a new SYN in a passive SYN-RECEIVED returns it to LISTEN (RFC 9293 3.10.7.4 fourth):
+    # the host drops the child; the client's retransmitted SYN then makes a new one
+    net, client, server = pair()
+    s = server.socket()
+    s.bind(("", 80))
+    s.listen()
+    c = client.socket()
+    call = client.spawn(c.connect, ("server", 80))
+    net.step()                                            # the SYN arrives: a child
+    (child,) = [i for i in server.connections() if i.state is State.SYN_RECEIVED]
+    net.drop(net.in_flight[0].id)                          # its SYN,ACK is lost
+    net.inject("client", "server", Segment(src_port=child.remote[1], dst_port=80,
+                                           seq=(child.irs + 7) % 2**32, flags=Flags.SYN))
+    net.run(until=0.5)
+    assert [i.state for i in server.connections()] == [State.LISTEN]
+    net.run(until=5)
+    assert call.done and c.state is State.ESTABLISHED
+    conn, _ = s.accept()
+    c.sendall(b"through")
+    assert conn.recv(100) == b"through"
+
+
 def test_connection_info_tracks_the_tcb():
     net, cli, conn = established()
     cli.sendall(b"12345")
