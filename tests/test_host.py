@@ -67,14 +67,20 @@ def test_ephemeral_ports_count_up_from_linux_range_start():
     assert b.getsockname() == ("0.0.0.0", 32771)
 
 
-def test_connections_lists_listeners_half_open_children_and_orphans():
+def half_open():
+    """A listener on server:80 and a client whose SYN has just made a SYN-RECEIVED child."""
     net, client, server = pair()
     s = server.socket()
     s.bind(("", 80))
     s.listen()
     c = client.socket()
-    client.spawn(c.connect, ("server", 80))
+    call = client.spawn(c.connect, ("server", 80))
     net.step()
+    return net, server, s, c, call
+
+
+def test_connections_lists_listeners_half_open_children_and_orphans():
+    net, server, *_ = half_open()
     infos = server.connections()
     assert [i.state for i in infos] == [State.LISTEN, State.SYN_RECEIVED]
     child = infos[1]
@@ -87,13 +93,7 @@ def test_connections_lists_listeners_half_open_children_and_orphans():
 def test_a_half_open_child_sent_back_to_listen_is_forgotten_and_the_client_gets_through():
     # a new SYN in a passive SYN-RECEIVED returns it to LISTEN (RFC 9293 3.10.7.4 fourth):
     # the host drops the child; the client's retransmitted SYN then makes a new one
-    net, client, server = pair()
-    s = server.socket()
-    s.bind(("", 80))
-    s.listen()
-    c = client.socket()
-    call = client.spawn(c.connect, ("server", 80))
-    net.step()                                            # the SYN arrives: a child
+    net, server, s, c, call = half_open()
     (child,) = [i for i in server.connections() if i.state is State.SYN_RECEIVED]
     net.drop(net.in_flight[0].id)                          # its SYN,ACK is lost
     net.inject("client", "server", Segment(src_port=child.remote[1], dst_port=80,
