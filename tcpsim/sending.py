@@ -314,6 +314,15 @@ class Sender(TCB):
         # also in FIN-WAIT-1 after a CLOSE in SYN-RECEIVED (RFC 9293 3.10.4).
         syn = state is SYN_SENT or state is SYN_RECEIVED or (
             state is FIN_WAIT_1 and self.snd_una == self.iss and self.history[-2] is SYN_RECEIVED)
+        if not syn and self.snd_wnd == 0 and self.snd_buf and self.buf_seq == self.snd_una:
+            # The peer shrank its window to zero with data out: probe it as the persist
+            # timer does, and do not time the connection out while it answers (RFC 1122
+            # 4.2.2.17; Linux's retransmission timer does the same).
+            self.t_rtx = self.timed_end = None
+            self.snd_nxt = self.snd_una
+            self.persist_interval = self.rto.rto
+            self._probe(now)
+            return
         limit = self.config.syn_retries if syn else self.config.retries
         if self.rtx_count >= limit:
             self._fire(GIVE_UP, now, "retransmissions exhausted")

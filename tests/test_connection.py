@@ -434,6 +434,24 @@ class TestZeroWindow:
         sent = sink.take()
         assert b"".join(s.payload for s in sent) == b"abc" and sent[0].seq == 101
 
+    def test_a_window_shrunk_to_zero_with_data_out_is_probed_not_timed_out(self, in_established):
+        # RFC 1122 4.2.2.17: the sender "MUST NOT close the connection as long as the
+        # receiving TCP continues to send ACKs in response to the probe segments"
+        conn, sink = in_established                              # retries=15 (Config's)
+        conn.send(b"x" * 3000, 20)
+        sink.take()
+        conn.segment_arrives(seg(301, 101, window=0), 30)       # nothing acked, window shut
+        for _ in range(40):                                      # far past 15 retransmissions
+            t = conn.next_deadline()
+            conn.on_timer(t)
+            (probe,) = sink.take()
+            assert (probe.seq, len(probe.payload)) == (101, 1)  # one octet, not a segment
+            conn.segment_arrives(seg(301, 101, window=0), t + 10)
+        assert conn.state is S.ESTABLISHED and conn.error is None
+        conn.segment_arrives(seg(301, 101, window=4000), t + 20)
+        sent = sink.take()
+        assert sent[0].seq == 101 and sum(len(s.payload) for s in sent) == 3000
+
     def test_receiver_with_full_buffer_advertises_zero_and_acks_probes(self):
         conn, sink = established_with_buffer(4)
         conn.segment_arrives(seg(301, 101, payload=b"abcd"), 20)
