@@ -133,6 +133,8 @@ class Connection(Sender):
     def _established(self, now: int) -> None:
         self.rtx_count = 0
         self.rto.after_handshake()                 # RFC 6298 5.7
+        if self.fin_queued:                        # a CLOSE queued in SYN-RECEIVED (3.10.4)
+            self._fire(CLOSE, now, "close()")
 
     def _delete_tcb(self, now: int) -> None:
         self.t_rtx = self.t_persist = self.t_delack = self.t_timewait = None
@@ -190,7 +192,7 @@ class Connection(Sender):
         an ISS, a SYN, SYN-SENT; the data waits for ESTABLISHED (RFC 9293 3.10.2).  A
         socket has no such call; the engine's users (and Figure 5) do."""
         state = self.state
-        if state not in _CAN_QUEUE:
+        if state not in _CAN_QUEUE or self.fin_queued:
             if state is CLOSED:
                 raise OSError(errno.ENOTCONN, "connection does not exist (RFC 9293 3.10.2)")
             if state is not LISTEN:
@@ -227,8 +229,11 @@ class Connection(Sender):
     # -- 3.10.4 CLOSE and 3.10.5 ABORT ----------------------------------------
 
     def close(self, now: int) -> None:
-        """CLOSE: no more sending (a FIN follows the queued data); a no-op once closing."""
-        if (self.state, CLOSE) in TRANSITIONS:
+        """CLOSE: no more sending (a FIN follows the queued data); a no-op once closing.
+        In SYN-RECEIVED with data queued, the CLOSE waits for ESTABLISHED (3.10.4)."""
+        if self.state is SYN_RECEIVED and self.snd_buf:
+            self.fin_queued = True                 # taken up by _established
+        elif (self.state, CLOSE) in TRANSITIONS:
             self._fire(CLOSE, now, "close()")
 
     def abort(self, now: int, with_ack: bool = False, cause: Any = "abort()",

@@ -200,6 +200,30 @@ class TestListenAndSynReceived:
         (ack,) = sink.sent
         assert (ack.flags, ack.ack) == (ACK, 301) and conn.state is S.SYN_RECEIVED
 
+    def test_close_with_data_queued_waits_for_established(self):
+        # 3.10.4, SYN-RECEIVED: "If no SENDs have been issued and there is no pending data
+        # to send, then form a FIN segment and send it ...; otherwise, queue for processing
+        # after entering ESTABLISHED state."
+        conn, sink = reach(S.SYN_RECEIVED)
+        sink.take()
+        conn.send(b"data", 2)
+        conn.close(5)
+        assert conn.state is S.SYN_RECEIVED and sink.take() == []
+        with pytest.raises(OSError) as raised:                   # closing: no more SENDs
+            conn.send(b"more", 6)
+        assert raised.value.errno == errno.EPIPE
+        conn.segment_arrives(seg(301, 101), 10)                  # the ACK of our SYN
+        (out,) = sink.take()
+        assert (out.flags, out.seq, out.payload) == (FIN | PSH | ACK, 101, b"data")
+        assert sink.changes[-2:] == [(S.SYN_RECEIVED, S.ESTABLISHED), (S.ESTABLISHED, S.FIN_WAIT_1)]
+
+    def test_close_with_nothing_queued_sends_the_fin_at_once(self):
+        conn, sink = reach(S.SYN_RECEIVED)
+        sink.take()
+        conn.close(5)
+        (fin,) = sink.take()
+        assert (fin.flags & FIN, fin.seq) == (FIN, 101) and conn.state is S.FIN_WAIT_1
+
     def test_unacceptable_ack_gets_rst(self):
         conn, sink = self.passive()
         conn.segment_arrives(seg(100, 0, SYN), 0)
