@@ -416,8 +416,9 @@ class Connection(Sender):
         elif off >= 1 << 31:                           # starts before RCV.NXT: trim the front
             skip = (rcv_nxt - seq) & MASK
             if flags & SYN:
+                # an old SYN stays a SYN: RFC 5961 4.2 answers it "irrespective of the
+                # sequence number" with a challenge ACK, and its text is dropped (Linux too)
                 skip -= 1
-                flags &= ~SYN
             payload = payload[skip:]
             seq = rcv_nxt
         room = (rcv_nxt + wnd - seq) & MASK

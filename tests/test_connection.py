@@ -364,6 +364,16 @@ class TestEstablished:
             assert (challenge.flags, challenge.seq, challenge.ack) == (ACK, 101, 301)
         assert conn.state is S.ESTABLISHED
 
+    def test_an_old_syn_with_text_past_rcv_nxt_gets_a_challenge_ack_and_no_text_is_taken(
+            self, in_established):
+        # RFC 5961 4.2, "irrespective of the sequence number": not a SYN trimmed away and
+        # its text delivered (a blind attacker's way in), but an ACK and the segment dropped
+        conn, sink = in_established
+        conn.segment_arrives(seg(300, 101, SYN | ACK, payload=b"evil"), 20)
+        (challenge,) = sink.take()
+        assert (challenge.flags, challenge.ack) == (ACK, 301)
+        assert conn.rcv_buf == b"" and conn.rcv_nxt == 301 and conn.state is S.ESTABLISHED
+
     def test_challenge_acks_can_be_rate_limited(self):
         conn, sink = connection(Config(challenge_ack_limit=2))
         conn.open_active(100, 0)
