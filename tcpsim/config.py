@@ -49,6 +49,8 @@ class Config:
             if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a finite, non-negative number of seconds, "
                                  f"not {value!r}")
+        if self.ack_delay >= 0.5:
+            raise ValueError(f"ack_delay must be under 0.5 s (RFC 1122 4.2.3.2), not {self.ack_delay!r}")
         if self.rto_min <= 0 or self.rto_min > self.rto_max:
             raise ValueError("need 0 < rto_min <= rto_max")
         if self.rto_initial <= 0:

@@ -31,7 +31,8 @@ def test_linux_preset():
 @pytest.mark.parametrize("kw", [dict(mss=0), dict(recv_buffer=0), dict(msl=-1), dict(rto_min=0),
                                 dict(rto_min=5, rto_max=1), dict(retries=-1), dict(isn=2**32),
                                 dict(isn="7"), dict(msl=float("nan")), dict(rto_max=float("inf")),
-                                dict(rto_initial=0), dict(challenge_ack_limit=-1)])
+                                dict(rto_initial=0), dict(challenge_ack_limit=-1),
+                                dict(ack_delay=0.5)])   # RFC 1122 4.2.3.2: "MUST be less than 0.5 seconds"
 def test_bad_values_are_refused(kw):
     with pytest.raises(ValueError):
         Config(**kw)

@@ -100,7 +100,7 @@ def test_configs_reach_short_timers_and_few_retries():
                  settings=FIRST)
     assert quick.rto_min <= quick.rto_max
     assert find(configs(), lambda c: c.challenge_ack_limit == 0, settings=FIRST).challenge_ack_limit == 0
-    assert find(configs(), lambda c: c.ack_delay == 0.5, settings=FIRST).ack_delay == 0.5
+    assert find(configs(), lambda c: c.ack_delay == 0.499, settings=FIRST).ack_delay == 0.499
 
 
 @given(configs())
