@@ -161,6 +161,9 @@ class Connection(Sender):
     def _back_to_listen(self, now: int) -> None:
         self._delete_tcb(now)
 
+    # FIN-WAIT-2 has no timer: RFC 9293 has none (Linux ends an orphan there after
+    # tcp_fin_timeout, 60 s).  A peer that is gone leaves it there for ever.
+
     def _start_time_wait(self, now: int) -> None:
         self.t_rtx = self.t_persist = None
         self.t_timewait = now + self.ticks.two_msl
@@ -306,7 +309,11 @@ class Connection(Sender):
             self._ack_or_delay(now)
 
     def _listen_arrives(self, seg: Segment, now: int) -> None:
-        """3.10.7.2, third: a SYN makes this (just created) TCB SYN-RECEIVED."""
+        """3.10.7.2, third: a SYN makes this (just created) TCB SYN-RECEIVED.
+
+        Text on the SYN is not kept (RFC 9293 lets it be queued until ESTABLISHED):
+        RCV.NXT stays at IRS+1, so the peer sends it again after the handshake, as
+        it does to Linux without Fast Open.  The same holds for a SYN in SYN-SENT."""
         flags = seg.flags
         if flags & (RST | ACK) or not flags & SYN:
             return
@@ -559,62 +566,6 @@ class Connection(Sender):
             self._send_ack(now)
             if state is TIME_WAIT:                     # TIME-WAIT: stay, restart the 2MSL timeout
                 self._start_time_wait(now)
-
-    # -- ACK bookkeeping -------------------------------------------------------
-
-    def _ack_advance(self, ack: int, now: int) -> None:
-        """SND.UNA moves to ``ack``: free the buffer, time the RTT, restart the timer."""
-        # seq_diff inline (this runs for every ACK): d in (0, HALF] is "after", d <= HALF "not before"
-        n = (ack - self.buf_seq) & MASK                 # take_acked(ack), inline
-        if 0 < n <= HALF:
-            buf = self.snd_buf
-            if n > len(buf):
-                n = len(buf)
-            del buf[:n]
-            self.buf_seq = (self.buf_seq + n) & MASK
-        self.snd_una = ack
-        if 0 < ((ack - self.snd_nxt) & MASK) <= HALF:
-            self.snd_nxt = ack
-        timed = self.timed_end
-        if timed is not None and ((ack - timed) & MASK) <= HALF:
-            self.rto.sample(now - self.timed_at)                  # RFC 6298 2.2/2.3
-            self.timed_end = None
-        self.rtx_count = 0
-        if self.probing:
-            self.probing = False
-            self.t_persist = None
-        if ack == self.snd_max:
-            self.t_rtx = None                                      # RFC 6298 5.2
-        else:
-            t = self.t_rtx = now + self.rto.rto                    # RFC 6298 5.3
-            if self.wake_at is None or t < self.wake_at:           # a later restart needs no new entry
-                self._arm(t)
-        if self.waiters:
-            self._wake()
-
-    def _window_update(self, window: int, seq: int, ack: int) -> None:
-        self.snd_wnd = window
-        self.snd_wl1 = seq
-        self.snd_wl2 = ack
-        if window > self.max_snd_wnd:
-            self.max_snd_wnd = window
-        if self.probing:
-            if window:
-                # The window opened while a probe was out: send the probed octet as data.
-                self.probing = False
-                self.t_persist = None
-                self.snd_nxt = self.snd_una
-            elif ack == self.snd_una and self.snd_buf and self.buf_seq == ack:
-                # The probe was refused: its octet is unsent again, so the persist
-                # timer (not the retransmission timer) sends the next probe, as BSD's
-                # tcp_output pulls SND.NXT back to SND.UNA while the window is zero.
-                # (Our ACKs stay acceptable to the zero window either way: _send_ack
-                # stops SEQ at the window's end.)
-                self.snd_nxt = self.snd_una
-
-    def _learn_mss(self, seg: Segment) -> None:
-        self.peer_mss = seg.mss if seg.mss else 536               # RFC 9293 3.7.1
-        self.send_mss = min(self.config.mss, self.peer_mss)
 
     # -- for the layers above ------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 ``Sender`` is the base of ``Connection``: everything that puts a segment on the
 wire (RFC 9293 3.10's "send" steps, the output routine with segmentation,
-Nagle and the persist timer) and the timeouts of 3.10.8 with RFC 6298's
-retransmission timer.  Like the rest of the engine it is sans-IO: segments go
+Nagle and the persist timer), what the peer's ACKs and windows do to the send
+side, and the timeouts of 3.10.8 with RFC 6298's retransmission timer.  Like the rest of the engine it is sans-IO: segments go
 to the ``sink``, timers are deadlines the sink is asked to call back at.
 """
 
@@ -20,6 +20,7 @@ from .timers import TICKS_PER_SECOND, to_ticks
 
 if TYPE_CHECKING:
     from .connection import Connection
+    from .segment import SegmentFields
 
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 MAX_WINDOW = 65535          # no window scaling: the 16-bit field is the limit
@@ -256,6 +257,62 @@ class Sender(TCB):
             self.persist_interval = self.rto.rto
             self.t_persist = now + self.persist_interval
             self._arm(self.t_persist)
+
+    # -- what the peer's ACKs tell the send side (3.10.7.4 fifth step) ----------
+
+    def _ack_advance(self, ack: int, now: int) -> None:
+        """SND.UNA moves to ``ack``: free the buffer, time the RTT, restart the timer."""
+        # seq_diff inline (this runs for every ACK): d in (0, HALF] is "after", d <= HALF "not before"
+        n = (ack - self.buf_seq) & MASK                 # take_acked(ack), inline
+        if 0 < n <= HALF:
+            buf = self.snd_buf
+            if n > len(buf):
+                n = len(buf)
+            del buf[:n]
+            self.buf_seq = (self.buf_seq + n) & MASK
+        self.snd_una = ack
+        if 0 < ((ack - self.snd_nxt) & MASK) <= HALF:
+            self.snd_nxt = ack
+        timed = self.timed_end
+        if timed is not None and ((ack - timed) & MASK) <= HALF:
+            self.rto.sample(now - self.timed_at)                  # RFC 6298 2.2/2.3
+            self.timed_end = None
+        self.rtx_count = 0
+        if self.probing:
+            self.probing = False
+            self.t_persist = None
+        if ack == self.snd_max:
+            self.t_rtx = None                                      # RFC 6298 5.2
+        else:
+            t = self.t_rtx = now + self.rto.rto                    # RFC 6298 5.3
+            if self.wake_at is None or t < self.wake_at:           # a later restart needs no new entry
+                self._arm(t)
+        if self.waiters:
+            self._wake()
+
+    def _window_update(self, window: int, seq: int, ack: int) -> None:
+        self.snd_wnd = window
+        self.snd_wl1 = seq
+        self.snd_wl2 = ack
+        if window > self.max_snd_wnd:
+            self.max_snd_wnd = window
+        if self.probing:
+            if window:
+                # The window opened while a probe was out: send the probed octet as data.
+                self.probing = False
+                self.t_persist = None
+                self.snd_nxt = self.snd_una
+            elif ack == self.snd_una and self.snd_buf and self.buf_seq == ack:
+                # The probe was refused: its octet is unsent again, so the persist
+                # timer (not the retransmission timer) sends the next probe, as BSD's
+                # tcp_output pulls SND.NXT back to SND.UNA while the window is zero.
+                # (Our ACKs stay acceptable to the zero window either way: _send_ack
+                # stops SEQ at the window's end.)
+                self.snd_nxt = self.snd_una
+
+    def _learn_mss(self, seg: "SegmentFields") -> None:
+        self.peer_mss = seg.mss if seg.mss else 536               # RFC 9293 3.7.1
+        self.send_mss = min(self.config.mss, self.peer_mss)
 
     # -- 3.10.8 timeouts ---------------------------------------------------------
 
