@@ -33,6 +33,7 @@ from .states import State
 from .trace import fmt_time, plural
 
 SHUT = {"rd": 0, "wr": 1, "rdwr": 2}
+MAX_LINES = 100                 # what one command prints of its segments and state changes
 HINTS = {
     E.EADDRINUSE: "the port is taken; pick another port or close the socket holding it",
     E.ECONNREFUSED: "nothing listens on that port",
@@ -234,7 +235,11 @@ class Repl(MoreCommands, SessionCommands, cmd.Cmd):
         whose turn comes after other events due now is said to be woken, not waiting."""
         self.world.settle()
         records = self.net.trace.records[mark:]
-        for ln in fmt_consequences(records, self.naming, self.paint, sends=verbose):
+        lines = fmt_consequences(records, self.naming, self.paint, sends=verbose)
+        if len(lines) > MAX_LINES:          # 'send --bytes 1000000' at MSS 1: not 65,536 lines
+            lines[MAX_LINES - 10:-10] = [f"  ... {len(lines) - MAX_LINES} more lines like these "
+                                         "('ladder' shows them all)"]
+        for ln in lines:
             self.say(ln)
         calls = []
         done = self.world.finished()

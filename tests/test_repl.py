@@ -966,3 +966,14 @@ def test_a_tab_separates_the_socket_from_the_data_as_a_space_does(s):
     assert s.run("send client\thello").startswith("  client sends #4")
     s.run("run")
     assert "recv() returned b'hello'" in s.run("recv server")
+
+
+def test_a_command_that_sends_thousands_of_segments_prints_a_screenful(s):
+    # at MSS 1, 5000 octets are 5000 segments at once: the first and last are shown,
+    # the rest counted, and the session keeps every one (ladder, flight, back)
+    s.lines("config mss=1", *HANDSHAKE, "run")
+    out = s.run("send client --bytes 5000").splitlines()
+    assert len(out) <= 102
+    assert "  ... 4900 more lines like these ('ladder' shows them all)" in out      # 5000 - 100
+    assert "seq=J+1 " in out[0] and "PSH,ACK seq=J+5000 " in out[-2]
+    assert len([p for p in s.repl.net.trace.segments() if p.src == "client" and p.payload]) == 5000
