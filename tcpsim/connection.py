@@ -132,7 +132,9 @@ class Connection(Sender):
 
     def _established(self, now: int) -> None:
         self.rtx_count = 0
-        self.rto.after_handshake()                 # RFC 6298 5.7
+        rto = self.rto
+        if rto.srtt is None:                       # no RTT sample: RFC 6298 5.7
+            rto.after_handshake()
         if self.fin_queued:                        # a CLOSE queued in SYN-RECEIVED (3.10.4)
             self._fire(CLOSE, now, "close()")
 
