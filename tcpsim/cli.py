@@ -164,15 +164,16 @@ def _repl(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) ->
 
 def _check_exports(args: argparse.Namespace) -> None:
     """Refuse an export file that cannot be written before the run, not after it."""
+    from .repl_parse import not_a_file
+
     for option in ("pcap", "mermaid", "dot"):
         path = getattr(args, option, None)
         if not path:
             continue
-        from .repl_parse import not_a_file
-
         folder = os.path.dirname(path) or "."
-        if not_a_file(path):
-            raise CliError(f"cannot write --{option} {path}: {not_a_file(path)}")
+        why = not_a_file(path)
+        if why is not None:
+            raise CliError(f"cannot write --{option} {path}: {why}")
         if not os.path.isdir(folder):
             raise CliError(f"cannot write --{option} {path}: there is no directory {folder}")
         _try_open(option, path)
