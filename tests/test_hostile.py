@@ -62,6 +62,9 @@ def may_end_connection(seg: Segment, tcb: dict) -> bool:
             and seq_diff(seg.ack, tcb["snd_max"]) <= 0
     if seg.flags & RST:                     # RFC 5961 3.2: exactly RCV.NXT, nothing else
         return seg.seq == tcb["rcv_nxt"]
+    if tcb["state"] is S.SYN_RECEIVED and seg.flags & SYN:
+        # RFC 9293 3.10.7.4 fourth: a SYN in the window sends a passive one back to LISTEN
+        return seq_acceptable(seg, tcb)
     # An acceptable segment may end it legitimately: the ACK of our FIN in LAST-ACK,
     # or data reaching a closed socket (answered with RST).  A blind guess cannot.
     return seq_acceptable(seg, tcb) and ack_acceptable(seg, tcb)
