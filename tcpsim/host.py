@@ -202,7 +202,7 @@ class Host(Node):
         child.state = LISTEN
         child.history = [LISTEN]
         child.owner = listener
-        child.set_iss(self.net._isn())
+        child.set_iss(self.isn(child))
         self._register(child)
         listener.pending.add(child)
         child.segment_arrives(seg, self.net._now)

@@ -3,8 +3,10 @@
 ``Sender`` is the base of ``Connection``: everything that puts a segment on the
 wire (RFC 9293 3.10's "send" steps, the output routine with segmentation,
 Nagle and the persist timer), what the peer's ACKs and windows do to the send
-side, and the timeouts of 3.10.8 with RFC 6298's retransmission timer.  Like the rest of the engine it is sans-IO: segments go
-to the ``sink``, timers are deadlines the sink is asked to call back at.
+side, and the timeouts of 3.10.8 with RFC 6298's retransmission timer.  Like the
+rest of the engine it is sans-IO: segments go to the ``sink``, timers are
+deadlines the sink is asked to call back at, and an ISS it must choose comes
+from the sink too.
 """
 
 from __future__ import annotations
